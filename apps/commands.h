@@ -1,0 +1,15 @@
+// Subcommand registration for the toolgym CLI. Each Add* registers a subcommand whose callback
+// does the work and sets the process exit code through SetExitCode.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace toolgym::apps {
+
+void AddSandboxCommands(CLI::App& app);  // sandbox_cmd.cc
+void AddDemoCommand(CLI::App& app);      // demo_cmd.cc
+
+void SetExitCode(int code);
+int ExitCode();
+
+}  // namespace toolgym::apps

@@ -1,0 +1,23 @@
+// toolgym: the command-line program. One file per subcommand group; this file wires them up.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <exception>
+
+#include "apps/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"toolgym: environments for training and evaluating tool-using agents"};
+  app.require_subcommand(1);
+  toolgym::apps::AddSandboxCommands(app);
+  toolgym::apps::AddDemoCommand(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "toolgym: %s\n", e.what());
+    return 1;
+  }
+  return toolgym::apps::ExitCode();
+}

@@ -1,0 +1,90 @@
+#include "sandbox/protocol.h"
+
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace toolgym::sandbox::protocol {
+
+Status Send(int sock, const nlohmann::json& body, std::span<const int> fds) {
+  const std::string data = body.dump();
+  if (data.size() > kMaxMessageBytes)
+    return InvalidArgumentError("control message of {} bytes exceeds {}", data.size(),
+                                kMaxMessageBytes);
+  if (fds.size() > static_cast<size_t>(kMaxFds))
+    return InvalidArgumentError("{} fds exceed {}", fds.size(), kMaxFds);
+  iovec iov{const_cast<char*>(data.data()), data.size()};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFds)];
+  if (!fds.empty()) {
+    std::memset(control, 0, sizeof control);
+    msg.msg_control = control;
+    msg.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+    std::memcpy(CMSG_DATA(c), fds.data(), sizeof(int) * fds.size());
+  }
+  for (;;) {
+    ssize_t n = ::sendmsg(sock, &msg, MSG_NOSIGNAL);
+    if (n >= 0) return OkStatus();
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN) {
+      pollfd p{sock, POLLOUT, 0};
+      ::poll(&p, 1, 1000);
+      continue;
+    }
+    return ErrnoError("sendmsg on control socket", errno);
+  }
+}
+
+StatusOr<Message> Recv(int sock, int timeout_ms) {
+  std::vector<char> buf(kMaxMessageBytes + 1);
+  for (;;) {
+    if (timeout_ms >= 0) {
+      pollfd p{sock, POLLIN, 0};
+      int r = ::poll(&p, 1, timeout_ms);
+      if (r < 0 && errno == EINTR) continue;
+      if (r == 0) return Status(StatusCode::kDeadlineExceeded, "no control message in time");
+    }
+    iovec iov{buf.data(), buf.size()};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFds)];
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    ssize_t n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN && timeout_ms != 0) continue;
+      if (errno == EAGAIN) return Status(StatusCode::kDeadlineExceeded, "no control message");
+      return ErrnoError("recvmsg on control socket", errno);
+    }
+    Message out;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+        size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (size_t i = 0; i < count; ++i) {
+          int fd;
+          std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+          out.fds.emplace_back(fd);
+        }
+      }
+    }
+    if (n == 0) return UnavailableError("control socket closed by the other side");
+    if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC))
+      return InternalError("control message truncated");
+    out.body = nlohmann::json::parse(buf.data(), buf.data() + n, nullptr, false);
+    if (out.body.is_discarded() || !out.body.is_object() || !out.body.contains("type"))
+      return InternalError("malformed control message");
+    return out;
+  }
+}
+
+}  // namespace toolgym::sandbox::protocol

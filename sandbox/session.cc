@@ -1,0 +1,377 @@
+#include "sandbox/session.h"
+
+#include <fcntl.h>
+#include <sys/random.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/post.hpp>
+
+#include <chrono>
+#include <future>
+#include <sstream>
+
+#include "common/check.h"
+
+namespace toolgym::sandbox {
+namespace asio = boost::asio;
+
+namespace {
+
+std::string RandomNonce() {
+  unsigned char bytes[16];
+  size_t got = 0;
+  while (got < sizeof bytes) {
+    ssize_t n = ::getrandom(bytes + got, sizeof bytes - got, 0);
+    if (n > 0) got += static_cast<size_t>(n);
+  }
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  for (unsigned char b : bytes) {
+    out.push_back(kHex[b >> 4]);
+    out.push_back(kHex[b & 15]);
+  }
+  return out;
+}
+
+// $'...' quoting that round-trips every byte but NUL through bash.
+std::string AnsiCQuote(const std::string& s) {
+  static const char* kHex = "0123456789abcdef";
+  std::string out = "$'";
+  for (unsigned char c : s) {
+    if (c >= 0x20 && c < 0x7f && c != '\'' && c != '\\') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out += "\\x";
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  out += "'";
+  return out;
+}
+
+// `export -p` lines worth restoring in a new shell (not the shell's own bookkeeping).
+std::string RestorableExports(const std::string& exported) {
+  std::stringstream in(exported), out;
+  std::string line;
+  bool skipping = false;
+  while (std::getline(in, line)) {
+    if (line.starts_with("declare -x ")) {
+      std::string name = line.substr(11);
+      name = name.substr(0, name.find_first_of("=\n"));
+      skipping = name == "PWD" || name == "OLDPWD" || name == "SHLVL" || name == "_";
+    }
+    if (!skipping) out << line << "\n";
+  }
+  return out.str();
+}
+
+}  // namespace
+
+struct Session::Pending {
+  explicit Pending(asio::strand<asio::any_io_executor>& s) : timer(s) {}
+  std::string command;
+  double timeout_s = 0;
+  ExecHandler handler;
+  std::string nonce;
+  std::string data[2];
+  std::uint64_t total[2] = {0, 0};
+  bool truncated[2] = {false, false};
+  asio::steady_timer timer;
+  bool timed_out = false;
+  bool output_killed = false;
+  bool resend = false;
+  int exit_code = -1;
+  std::chrono::steady_clock::time_point start;
+  Limits limits;
+};
+
+Session::Session(std::unique_ptr<Sandbox> sandbox) : sandbox_(std::move(sandbox)) {
+  cwd_ = sandbox_->config().workspace_path;
+}
+
+Session::~Session() {
+  pending_.reset();
+  for (auto* d : {&stdin_, &out_[0], &out_[1], &status_}) d->reset();
+  sandbox_.reset();
+}
+
+StatusOr<std::unique_ptr<Session>> Session::Create(SandboxConfig config) {
+  TG_ASSIGN_OR_RETURN(auto sb, Sandbox::Create(std::move(config)));
+  std::unique_ptr<Session> s(new Session(std::move(sb)));
+  TG_RETURN_IF_ERROR(s->StartShell());
+  return s;
+}
+
+StatusOr<std::unique_ptr<Session>> Session::Create(SandboxConfig config,
+                                                   asio::any_io_executor executor) {
+  TG_ASSIGN_OR_RETURN(auto sb, Sandbox::Create(std::move(config), executor));
+  std::unique_ptr<Session> s(new Session(std::move(sb)));
+  TG_RETURN_IF_ERROR(s->StartShell());
+  return s;
+}
+
+Status Session::StartShell() {
+  TG_ASSIGN_OR_RETURN(Pipe in, MakePipe());
+  TG_ASSIGN_OR_RETURN(Pipe out, MakePipe());
+  TG_ASSIGN_OR_RETURN(Pipe err, MakePipe());
+  TG_ASSIGN_OR_RETURN(Pipe status, MakePipe());
+  JobSpec spec;
+  spec.argv = {"/bin/bash", "--noprofile", "--norc"};
+  spec.cwd = sandbox_->config().workspace_path;
+  spec.limits = sandbox_->config().limits;
+  const std::uint64_t gen = ++generation_;
+  TG_RETURN_IF_ERROR(sandbox_->StartJob(
+      spec, {in.read.get(), out.write.get(), err.write.get(), status.write.get()},
+      [this, gen](JobExit e) {
+        if (gen == generation_) OnShellExit(std::move(e));
+      }));
+  auto& strand = sandbox_->strand();
+  stdin_ = std::make_unique<asio::posix::stream_descriptor>(strand, in.write.Release());
+  out_[0] = std::make_unique<asio::posix::stream_descriptor>(strand, out.read.Release());
+  out_[1] = std::make_unique<asio::posix::stream_descriptor>(strand, err.read.Release());
+  status_ = std::make_unique<asio::posix::stream_descriptor>(strand, status.read.Release());
+  for (auto* d : {&out_[0], &out_[1], &status_}) (*d)->non_blocking(true);
+  status_buf_.clear();
+  shell_alive_ = true;
+  // Restore the state of the previous shell (after a restart or in a fork).
+  std::string preamble;
+  if (cwd_ != sandbox_->config().workspace_path) preamble += "cd -- " + AnsiCQuote(cwd_) + " 2>/dev/null\n";
+  preamble += RestorableExports(exported_);
+  if (!preamble.empty()) {
+    Status st = WriteAll(stdin_->native_handle(), preamble);
+    if (!st.ok()) return st.WithContext("restoring shell state");
+  }
+  return OkStatus();
+}
+
+void Session::AsyncExec(std::string command, double timeout_s, ExecHandler handler) {
+  auto p = std::make_shared<Pending>(sandbox_->strand());
+  p->command = std::move(command);
+  p->timeout_s = timeout_s;
+  p->handler = std::move(handler);
+  asio::post(sandbox_->strand(), [this, p] { DoExec(p); });
+}
+
+RunResult Session::Exec(const std::string& command, double timeout_s) {
+  RunResult result;
+  bool done = false;
+  if (auto* io = sandbox_->own_io_context()) {
+    io->restart();
+    AsyncExec(command, timeout_s, [&](RunResult r) {
+      result = std::move(r);
+      done = true;
+    });
+    while (!done && io->run_one() > 0) {
+    }
+    return result;
+  }
+  TG_CHECK(!sandbox_->strand().running_in_this_thread());
+  std::promise<RunResult> promise;
+  auto future = promise.get_future();
+  AsyncExec(command, timeout_s, [&promise](RunResult r) { promise.set_value(std::move(r)); });
+  return future.get();
+}
+
+void Session::DoExec(std::shared_ptr<Pending> p) {
+  auto fail_now = [&](const std::string& msg) {
+    RunResult r;
+    r.verdict = Verdict::kSandboxError;
+    r.error = msg;
+    p->handler(std::move(r));
+  };
+  if (pending_ && pending_ != p) return fail_now("session busy: a command is already running");
+  if (p->command.find('\0') != std::string::npos) return fail_now("command contains a NUL byte");
+  if (!shell_alive_) {
+    if (Status st = StartShell(); !st.ok()) return fail_now("cannot start the shell: " + st.message());
+  }
+  pending_ = p;
+  p->limits = sandbox_->config().limits;
+  p->nonce = RandomNonce();
+  p->start = std::chrono::steady_clock::now();
+  const std::string script = "__tg_cmd=" + AnsiCQuote(p->command) +
+                             "\n{ eval \"$__tg_cmd\"\n} </dev/null 3>&-\n__tg_rc=$?\n"
+                             "{ printf '\\nB%s\\n%d\\n%s\\n' '" + p->nonce +
+                             "' \"$__tg_rc\" \"$PWD\"; export -p; printf 'E%s\\n' '" + p->nonce +
+                             "'; } >&3\n";
+  if (Status st = WriteAll(stdin_->native_handle(), script); !st.ok()) {
+    // The shell died between commands; its exit handler restarts it and sends this again.
+    p->resend = true;
+    sandbox_->KillJob();
+    return;
+  }
+  const double timeout = p->timeout_s > 0 ? p->timeout_s : p->limits.wall_time_s;
+  p->timer.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      std::chrono::duration<double>(timeout)));
+  p->timer.async_wait(asio::bind_executor(sandbox_->strand(), [this, p](boost::system::error_code ec) {
+    if (ec || pending_ != p) return;
+    p->timed_out = true;
+    sandbox_->KillJob();  // the shell and everything it started; OnShellExit completes
+  }));
+  WaitStatus(p);
+  WaitOutput(p, 0);
+  WaitOutput(p, 1);
+}
+
+void Session::Drain(int which, Pending& p) {
+  if (!out_[which]) return;
+  const int fd = out_[which]->native_handle();
+  const std::uint64_t cap = which == 0 ? p.limits.stdout_bytes : p.limits.stderr_bytes;
+  char buf[65536];
+  for (int i = 0; i < 16; ++i) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    p.total[which] += static_cast<std::uint64_t>(n);
+    std::string& d = p.data[which];
+    if (d.size() < cap) d.append(buf, std::min<std::size_t>(static_cast<std::size_t>(n), cap - d.size()));
+    if (p.total[which] > cap) p.truncated[which] = true;
+    if (p.limits.output_kill_bytes != 0 && !p.output_killed &&
+        p.total[0] + p.total[1] > p.limits.output_kill_bytes) {
+      p.output_killed = true;
+      sandbox_->KillJob();
+    }
+  }
+}
+
+void Session::WaitOutput(std::shared_ptr<Pending> p, int which) {
+  const std::uint64_t gen = generation_;
+  out_[which]->async_wait(asio::posix::stream_descriptor::wait_read,
+                          asio::bind_executor(sandbox_->strand(), [this, p, which, gen](boost::system::error_code ec) {
+                            if (ec || pending_ != p || gen != generation_ || !shell_alive_) return;
+                            Drain(which, *p);
+                            if (pending_ == p && shell_alive_) WaitOutput(p, which);
+                          }));
+}
+
+void Session::WaitStatus(std::shared_ptr<Pending> p) {
+  const std::uint64_t gen = generation_;
+  status_->async_wait(asio::posix::stream_descriptor::wait_read,
+                      asio::bind_executor(sandbox_->strand(), [this, p, gen](boost::system::error_code ec) {
+                        if (ec || pending_ != p || gen != generation_ || !shell_alive_) return;
+                        char buf[8192];
+                        for (;;) {
+                          ssize_t n = ::read(status_->native_handle(), buf, sizeof buf);
+                          if (n > 0) {
+                            status_buf_.append(buf, static_cast<size_t>(n));
+                            continue;
+                          }
+                          if (n < 0 && errno == EINTR) continue;
+                          if (n == 0) return;  // shell gone: OnShellExit completes
+                          break;
+                        }
+                        const std::string begin = "\nB" + p->nonce + "\n";
+                        const std::string end = "E" + p->nonce + "\n";
+                        auto b = status_buf_.find(begin);
+                        auto e = b == std::string::npos ? std::string::npos : status_buf_.find(end, b);
+                        if (e == std::string::npos) return WaitStatus(p);
+                        std::string rec = status_buf_.substr(b + begin.size(), e - b - begin.size());
+                        status_buf_.erase(0, e + end.size());
+                        auto nl1 = rec.find('\n');
+                        auto nl2 = rec.find('\n', nl1 + 1);
+                        p->exit_code = std::atoi(rec.substr(0, nl1).c_str());
+                        cwd_ = rec.substr(nl1 + 1, nl2 - nl1 - 1);
+                        exported_ = rec.substr(nl2 + 1);
+                        // Output written before the status record is already in the pipes.
+                        Drain(0, *p);
+                        Drain(1, *p);
+                        if (pending_ == p) Complete(p, false);
+                      }));
+}
+
+void Session::OnShellExit(JobExit e) {
+  shell_alive_ = false;
+  std::shared_ptr<Pending> p = pending_;
+  if (p) {
+    Drain(0, *p);
+    Drain(1, *p);
+  }
+  for (auto* d : {&stdin_, &out_[0], &out_[1], &status_}) d->reset();
+  if (!p) return;  // died between commands: restarted by the next Exec
+  if (p->resend) {
+    p->resend = false;
+    pending_.reset();
+    DoExec(p);
+    return;
+  }
+  Verdict v;
+  std::string violation;
+  const bool signaled = WIFSIGNALED(e.wait_status);
+  if (!e.sandbox_error.empty()) v = Verdict::kSandboxError;
+  else if (!e.violation.empty()) v = Verdict::kSeccompViolation, violation = e.violation;
+  else if (signaled && WTERMSIG(e.wait_status) == SIGSYS) v = Verdict::kSeccompViolation, violation = "foreign syscall ABI (i386 int 0x80 or x32)";
+  else if (p->timed_out) v = Verdict::kWallTimeLimit;
+  else if (p->output_killed || e.sigxfsz) v = Verdict::kOutputLimit;
+  else if (e.sigxcpu) v = Verdict::kCpuTimeLimit;
+  else if (signaled) v = Verdict::kSignaled;
+  else v = WEXITSTATUS(e.wait_status) == 0 ? Verdict::kOk : Verdict::kNonzeroExit;
+  p->exit_code = WIFEXITED(e.wait_status) ? WEXITSTATUS(e.wait_status) : -1;
+  Status restart = StartShell();
+  RunResult r;
+  r.verdict = v;
+  r.violation_syscall = violation;
+  r.term_signal = signaled ? WTERMSIG(e.wait_status) : 0;
+  r.error = !e.sandbox_error.empty() ? e.sandbox_error : e.exec_error;
+  if (!restart.ok()) r.error += (r.error.empty() ? "" : "; ") + ("shell restart failed: " + restart.message());
+  pending_.reset();
+  p->timer.cancel();
+  r.exit_code = p->exit_code;
+  r.wall_time_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - p->start).count();
+  r.stdout_data = std::move(p->data[0]);
+  r.stderr_data = std::move(p->data[1]);
+  r.stdout_truncated = p->truncated[0];
+  r.stderr_truncated = p->truncated[1];
+  r.stdout_total_bytes = p->total[0];
+  r.stderr_total_bytes = p->total[1];
+  r.shell_restarted = true;
+  r.warnings = sandbox_->warnings();
+  p->handler(std::move(r));
+}
+
+void Session::Complete(std::shared_ptr<Pending> p, bool restarted) {
+  pending_.reset();
+  p->timer.cancel();
+  boost::system::error_code ec;
+  for (auto* d : {&out_[0], &out_[1], &status_}) if (*d) (*d)->cancel(ec);
+  RunResult r;
+  r.verdict = p->output_killed ? Verdict::kOutputLimit
+                               : (p->exit_code == 0 ? Verdict::kOk : Verdict::kNonzeroExit);
+  r.exit_code = p->exit_code;
+  r.wall_time_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - p->start).count();
+  r.stdout_data = std::move(p->data[0]);
+  r.stderr_data = std::move(p->data[1]);
+  r.stdout_truncated = p->truncated[0];
+  r.stderr_truncated = p->truncated[1];
+  r.stdout_total_bytes = p->total[0];
+  r.stderr_total_bytes = p->total[1];
+  r.shell_restarted = restarted;
+  r.warnings = sandbox_->warnings();
+  p->handler(std::move(r));
+}
+
+StatusOr<std::unique_ptr<Session>> Session::Fork() {
+  if (pending_) return FailedPreconditionError("cannot fork a session while a command runs");
+  TG_ASSIGN_OR_RETURN(auto sb, sandbox_->Fork());
+  std::unique_ptr<Session> s(new Session(std::move(sb)));
+  s->cwd_ = cwd_;
+  s->exported_ = exported_;
+  TG_RETURN_IF_ERROR(s->StartShell());
+  return s;
+}
+
+Status Session::Reset() {
+  if (pending_) return FailedPreconditionError("cannot reset a session while a command runs");
+  // The shell's tree must be gone before the workspace is remounted; a fresh sandbox start is
+  // the simplest way to guarantee that from any thread.
+  ++generation_;
+  for (auto* d : {&stdin_, &out_[0], &out_[1], &status_}) d->reset();
+  shell_alive_ = false;
+  cwd_ = sandbox_->config().workspace_path;
+  exported_.clear();
+  TG_RETURN_IF_ERROR(sandbox_->Restart());
+  return StartShell();
+}
+
+}  // namespace toolgym::sandbox
