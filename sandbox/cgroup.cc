@@ -1,5 +1,6 @@
 #include "sandbox/cgroup.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -85,6 +86,7 @@ StatusOr<std::unique_ptr<Cgroup>> Cgroup::Create(const std::string& name) {
 }
 
 Cgroup::~Cgroup() {
+  if (oom_fd_ >= 0) ::close(oom_fd_);
   for (const std::string& dir : created_) ::rmdir(dir.c_str());
   // The per-process parent goes when its last sandbox does (EBUSY otherwise: ignored).
   for (const std::string& dir : created_) {
@@ -115,8 +117,15 @@ Status Cgroup::SetPidsLimit(std::uint64_t count) {
 }
 
 StatusOr<std::uint64_t> Cgroup::OomKillCount() const {
-  TG_ASSIGN_OR_RETURN(std::string text,
-                      ReadSmallFile(memory_dir_ + (v2_ ? "/memory.events" : "/memory.oom_control")));
+  if (oom_fd_ < 0) {
+    const std::string path = memory_dir_ + (v2_ ? "/memory.events" : "/memory.oom_control");
+    const_cast<Cgroup*>(this)->oom_fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (oom_fd_ < 0) return ErrnoError("open " + path, errno);
+  }
+  char buf[512];
+  ssize_t n = ::pread(oom_fd_, buf, sizeof buf - 1, 0);  // seq_file: offset 0 regenerates it
+  if (n < 0) return ErrnoError("read OOM counter", errno);
+  std::string text(buf, static_cast<size_t>(n));
   auto pos = text.find("oom_kill ");
   if (pos == std::string::npos) return std::uint64_t{0};
   return static_cast<std::uint64_t>(std::stoull(text.substr(pos + 9)));

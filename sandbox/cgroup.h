@@ -37,6 +37,7 @@ class Cgroup {
   std::string memory_dir_;  // v1 memory hierarchy, or the v2 directory
   std::string pids_dir_;    // v1 pids hierarchy, or the v2 directory
   std::vector<std::string> created_;  // leaf first, for removal
+  int oom_fd_ = -1;  // memory.oom_control / memory.events, kept open: read after every command
 };
 
 }  // namespace toolgym::sandbox

@@ -15,6 +15,10 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/ipc.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -96,8 +100,42 @@ void KillAndReapAll(Init& init) {
   }
 }
 
+// Removes every SysV shared memory segment, semaphore set and message queue a command left in
+// the sandbox's IPC namespace. Three *_INFO calls when there is nothing (the usual case): much
+// cheaper than a fresh IPC namespace per command, whose teardown is deferred kernel work.
+void ClearSysVIpc() {
+  shm_info si{};
+  int max = ::shmctl(0, SHM_INFO, reinterpret_cast<shmid_ds*>(&si));
+  if (max >= 0 && si.used_ids > 0) {
+    for (int i = 0; i <= max; ++i) {
+      shmid_ds ds{};
+      int id = ::shmctl(i, SHM_STAT, &ds);
+      if (id >= 0) ::shmctl(id, IPC_RMID, nullptr);
+    }
+  }
+  seminfo sem{};
+  max = ::semctl(0, 0, SEM_INFO, &sem);
+  if (max >= 0 && sem.semusz > 0) {
+    for (int i = 0; i <= max; ++i) {
+      semid_ds ds{};
+      int id = ::semctl(i, 0, SEM_STAT, &ds);
+      if (id >= 0) ::semctl(id, 0, IPC_RMID);
+    }
+  }
+  msginfo mi{};
+  max = ::msgctl(0, MSG_INFO, reinterpret_cast<msqid_ds*>(&mi));
+  if (max >= 0 && mi.msgpool > 0) {
+    for (int i = 0; i <= max; ++i) {
+      msqid_ds ds{};
+      int id = ::msgctl(i, MSG_STAT, &ds);
+      if (id >= 0) ::msgctl(id, IPC_RMID, nullptr);
+    }
+  }
+}
+
 void FinishJob(Init& init, int main_status) {
   KillAndReapAll(init);
+  ClearSysVIpc();
   Job& j = init.job;
   Reply({{"type", "exited"},
          {"status", main_status},
@@ -127,90 +165,166 @@ void ReapAvailable(Init& init) {
   }
 }
 
-// The child's half of a spawn: everything between fork and execve, in the order that keeps
-// each step possible (rlimits and uid change need privileges that the last steps remove).
-// Failures before execve are reported on `status_sock` with the step and errno.
-[[noreturn]] void RunChild(const Init& init, const json& req, std::vector<UniqueFd>& fds,
-                           int status_sock) {
-  auto fail = [&](const char* step, int err) {
-    json msg = {{"type", "exec_error"}, {"step", step}, {"errno", err}};
-    (void)proto::Send(status_sock, msg);
-    const std::string& prog = req["argv"][0].get_ref<const std::string&>();
-    dprintf(2, "toolgym: %s: %s: %s\n", step, prog.c_str(), std::strerror(err));
-    _exit(err == ENOENT ? 127 : 126);
+// Everything the command's process needs before execve, prepared by the init so that the child
+// makes system calls only: it runs on a borrowed address space (CLONE_VM | CLONE_VFORK, as
+// posix_spawn does), which spares the init a page-table copy and the child an mm teardown at exec.
+struct ChildArgs {
+  std::vector<std::string> args, envs, path_dirs;
+  std::vector<char*> argv, envp;
+  std::string cwd;
+  struct Limit {
+    int resource;
+    const char* name;
+    rlimit value;
   };
+  std::vector<Limit> limits;
+  std::vector<int> fds;  // become 0, 1, 2, ...
+  int status_sock = -1;
+  unsigned uid = 0;
+  const std::string* bpf = nullptr;  // null: no seccomp
+};
+
+// A fixed-size text buffer for messages the child writes without allocating.
+struct Text {
+  char data[768];
+  size_t len = 0;
+  void Add(const char* s) {
+    while (*s && len + 1 < sizeof data) data[len++] = *s++;
+  }
+  void AddInt(long v) {
+    char tmp[24];
+    int n = 0;
+    bool neg = v < 0;
+    unsigned long u = neg ? static_cast<unsigned long>(-v) : static_cast<unsigned long>(v);
+    do {
+      tmp[n++] = static_cast<char>('0' + u % 10);
+      u /= 10;
+    } while (u != 0);
+    if (neg) tmp[n++] = '-';
+    while (n > 0 && len + 1 < sizeof data) data[len++] = tmp[--n];
+  }
+};
+
+[[noreturn]] void ChildFail(const ChildArgs& a, const char* step, int err) {
+  Text msg;
+  msg.Add("{\"type\":\"exec_error\",\"step\":\"");
+  msg.Add(step);
+  msg.Add("\",\"errno\":");
+  msg.AddInt(err);
+  msg.Add("}");
+  (void)!::write(a.status_sock, msg.data, msg.len);
+  Text line;
+  line.Add("toolgym: ");
+  line.Add(step);
+  line.Add(": ");
+  line.Add(a.argv[0]);
+  line.Add(": ");
+  line.Add(strerrordesc_np(err) ? strerrordesc_np(err) : "error");
+  line.Add("\n");
+  (void)!::write(2, line.data, line.len);
+  ::syscall(SYS_exit_group, err == ENOENT ? 127 : 126);
+  __builtin_unreachable();
+}
+
+// The child's half of a spawn, in the order that keeps each step possible (rlimits and the uid
+// change need privileges that the last steps remove). Raw syscalls only; see ChildArgs.
+int ChildMain(void* arg) {
+  const ChildArgs& a = *static_cast<const ChildArgs*>(arg);
   sigset_t none;
   sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, nullptr);
-  for (int s : {SIGPIPE, SIGCHLD, SIGTERM, SIGINT, SIGHUP}) signal(s, SIG_DFL);
+  ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, nullptr, sizeof(std::uint64_t));
+  struct kernel_sigaction {
+    void* handler;
+    unsigned long flags;
+    void* restorer;
+    std::uint64_t mask;
+  } dfl{};
+  for (int s : {SIGPIPE, SIGCHLD, SIGTERM, SIGINT, SIGHUP})
+    ::syscall(SYS_rt_sigaction, s, &dfl, nullptr, sizeof(std::uint64_t));
 
-  if (::setsid() < 0) fail("setsid", errno);
-  // A private IPC namespace per command: SysV objects and POSIX queues die with the command.
-  if (::unshare(CLONE_NEWIPC) != 0) fail("unshare ipc", errno);
-
-  // Move the passed fds to 0..n-1. Dup to high numbers first so no target is clobbered.
-  std::vector<int> high;
-  for (auto& fd : fds) {
-    int h = ::fcntl(fd.get(), F_DUPFD_CLOEXEC, 64);
-    if (h < 0) fail("dup", errno);
-    high.push_back(h);
+  if (::syscall(SYS_setsid) < 0) ChildFail(a, "setsid", errno);
+  // Move the passed fds to 0..n-1; dup to high numbers first so no target is clobbered.
+  int high[protocol::kMaxFds];
+  for (size_t i = 0; i < a.fds.size(); ++i) {
+    high[i] = static_cast<int>(::syscall(SYS_fcntl, a.fds[i], F_DUPFD_CLOEXEC, 64));
+    if (high[i] < 0) ChildFail(a, "dup", errno);
   }
-  for (size_t i = 0; i < high.size(); ++i)
-    if (::dup2(high[i], static_cast<int>(i)) < 0) fail("dup2", errno);
+  for (size_t i = 0; i < a.fds.size(); ++i)
+    if (::syscall(SYS_dup2, high[i], static_cast<int>(i)) < 0) ChildFail(a, "dup2", errno);
   // Everything else closes at execve (status_sock must survive until then).
-  if (::syscall(SYS_close_range, static_cast<unsigned>(high.size()), ~0u, CLOSE_RANGE_CLOEXEC) != 0)
-    fail("close_range", errno);
-
-  const std::string& cwd = req["cwd"].get_ref<const std::string&>();
-  if (::chdir(cwd.c_str()) != 0) fail("chdir", errno);
-
-  const json& lim = req["rlimits"];
-  auto setlim = [&](int resource, const char* key, std::uint64_t extra) {
-    std::uint64_t v = lim.value(key, std::uint64_t{0});
-    rlimit rl{};
-    rl.rlim_cur = v == 0 ? RLIM_INFINITY : v;
-    rl.rlim_max = v == 0 ? RLIM_INFINITY : v + extra;
-    if (::setrlimit(resource, &rl) != 0) fail(key, errno);
-  };
-  setlim(RLIMIT_CPU, "cpu_s", 1);  // soft: SIGXCPU, hard one second later: SIGKILL
-  setlim(RLIMIT_AS, "as", 0);
-  setlim(RLIMIT_NPROC, "nproc", 0);
-  setlim(RLIMIT_FSIZE, "fsize", 0);
-  setlim(RLIMIT_NOFILE, "nofile", 0);
-  rlimit zero{0, 0};
-  if (::setrlimit(RLIMIT_CORE, &zero) != 0) fail("rlimit core", errno);
-
+  if (::syscall(SYS_close_range, static_cast<unsigned>(a.fds.size()), ~0u, CLOSE_RANGE_CLOEXEC) != 0)
+    ChildFail(a, "close_range", errno);
+  if (::syscall(SYS_chdir, a.cwd.c_str()) != 0) ChildFail(a, "chdir", errno);
+  for (const auto& l : a.limits)
+    if (::syscall(SYS_prlimit64, 0, l.resource, &l.value, nullptr) != 0) ChildFail(a, l.name, errno);
+  // When the cgroup runs out of memory the OOM killer must pick the command, never PID 1.
+  // Raising one's own oom_score_adj needs no privilege.
+  int oom = static_cast<int>(::syscall(SYS_openat, AT_FDCWD, "/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC));
+  if (oom >= 0) {
+    ::syscall(SYS_write, oom, "1000", 4);
+    ::syscall(SYS_close, oom);
+  }
   // Leaving uid 0 (of the user namespace) clears the permitted and effective capability sets;
   // the bounding set was emptied at init start-up and ambient ones are cleared explicitly.
-  const unsigned uid = init.root.uid;
-  if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0) fail("clear ambient caps", errno);
-  if (::setgroups(0, nullptr) != 0) fail("setgroups", errno);
-  if (::setresgid(uid, uid, uid) != 0) fail("setresgid", errno);
-  if (::setresuid(uid, uid, uid) != 0) fail("setresuid", errno);
-  if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) fail("PR_SET_PDEATHSIG", errno);
-  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail("PR_SET_NO_NEW_PRIVS", errno);
+  if (::syscall(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0)
+    ChildFail(a, "clear ambient caps", errno);
+  if (::syscall(SYS_setgroups, 0, nullptr) != 0) ChildFail(a, "setgroups", errno);
+  if (::syscall(SYS_setresgid, a.uid, a.uid, a.uid) != 0) ChildFail(a, "setresgid", errno);
+  if (::syscall(SYS_setresuid, a.uid, a.uid, a.uid) != 0) ChildFail(a, "setresuid", errno);
+  if (::syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) ChildFail(a, "PR_SET_PDEATHSIG", errno);
+  if (::syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) ChildFail(a, "PR_SET_NO_NEW_PRIVS", errno);
 
-  std::vector<std::string> args = req["argv"].get<std::vector<std::string>>();
-  std::vector<std::string> envs = req["env"].get<std::vector<std::string>>();
-  std::vector<char*> argv, envp;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  for (auto& e : envs) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  environ = envp.data();  // execvp searches the command's PATH, not init's
-
-  // Last step before execve: the seccomp filter.
-  if (init.seccomp) {
+  // Last step before execve: the seccomp filter; its listener goes to the init.
+  if (a.bpf != nullptr) {
     int err = 0;
-    int listener = InstallSeccompBpf(init.bpf, &err);
-    if (listener < 0) fail("seccomp", err);
-    const int fds_out[1] = {listener};
-    if (!proto::Send(status_sock, json{{"type", "listener"}}, fds_out).ok()) _exit(126);
-    ::close(listener);
+    int listener = InstallSeccompBpf(*a.bpf, &err);
+    if (listener < 0) ChildFail(a, "seccomp", err);
+    const char body[] = "{\"type\":\"listener\"}";
+    iovec iov{const_cast<char*>(body), sizeof body - 1};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(c), &listener, sizeof(int));
+    if (::syscall(SYS_sendmsg, a.status_sock, &msg, MSG_NOSIGNAL) < 0) ChildFail(a, "send listener", errno);
+    ::syscall(SYS_close, listener);
   }
-  ::execvp(argv[0], argv.data());
-  fail("execve", errno);
-  _exit(127);
+  // execvp's PATH search over the command's own PATH (not the init's environment).
+  const char* prog = a.argv[0];
+  if (std::strchr(prog, '/') != nullptr) {
+    ::syscall(SYS_execve, prog, a.argv.data(), a.envp.data());
+    ChildFail(a, "execve", errno);
+  }
+  int err = ENOENT;
+  bool eacces = false;
+  for (const std::string& dir : a.path_dirs) {
+    char full[4096];
+    const size_t dl = dir.size(), pl = std::strlen(prog);
+    if (dl + pl + 2 > sizeof full) continue;
+    std::memcpy(full, dir.data(), dl);
+    full[dl] = '/';
+    std::memcpy(full + dl + 1, prog, pl + 1);
+    ::syscall(SYS_execve, full, a.argv.data(), a.envp.data());
+    err = errno;
+    if (err == EACCES) eacces = true;
+    if (err != ENOENT && err != ENOTDIR && err != EACCES) break;
+  }
+  ChildFail(a, "execve", eacces && (err == ENOENT || err == ENOTDIR) ? EACCES : err);
+}
+
+std::uint64_t Limit(const json& lim, const char* key) { return lim.value(key, std::uint64_t{0}); }
+
+rlimit MakeLimit(std::uint64_t v, std::uint64_t extra) {
+  rlimit rl{};
+  rl.rlim_cur = v == 0 ? RLIM_INFINITY : v;
+  rl.rlim_max = v == 0 ? RLIM_INFINITY : v + extra;
+  return rl;
 }
 
 void Spawn(Init& init, proto::Message& msg) {
@@ -222,30 +336,74 @@ void Spawn(Init& init, proto::Message& msg) {
     ReplyError("refresh /tmp", st);
     return;
   }
+  ChildArgs a;
+  try {
+    a.args = msg.body.at("argv").get<std::vector<std::string>>();
+    a.envs = msg.body.at("env").get<std::vector<std::string>>();
+    a.cwd = msg.body.at("cwd").get<std::string>();
+    const json& lim = msg.body.at("rlimits");
+    a.limits = {
+        {RLIMIT_CPU, "rlimit cpu", MakeLimit(Limit(lim, "cpu_s"), 1)},  // SIGXCPU, SIGKILL 1 s later
+        {RLIMIT_AS, "rlimit as", MakeLimit(Limit(lim, "as"), 0)},
+        {RLIMIT_NPROC, "rlimit nproc", MakeLimit(Limit(lim, "nproc"), 0)},
+        {RLIMIT_FSIZE, "rlimit fsize", MakeLimit(Limit(lim, "fsize"), 0)},
+        {RLIMIT_NOFILE, "rlimit nofile", MakeLimit(Limit(lim, "nofile"), 0)},
+        {RLIMIT_CORE, "rlimit core", rlimit{0, 0}},
+        // No POSIX message queues (they would outlive the command in the sandbox's IPC
+        // namespace); SysV objects are removed after every command instead (ClearSysVIpc).
+        {RLIMIT_MSGQUEUE, "rlimit msgqueue", rlimit{0, 0}},
+    };
+  } catch (const std::exception& e) {
+    ReplyError("spawn", InvalidArgumentError("bad spawn request: {}", e.what()));
+    return;
+  }
+  if (a.args.empty() || msg.fds.size() > static_cast<size_t>(proto::kMaxFds)) {
+    ReplyError("spawn", InvalidArgumentError("spawn needs argv and at most {} fds", proto::kMaxFds));
+    return;
+  }
+  for (auto& s : a.args) a.argv.push_back(s.data());
+  a.argv.push_back(nullptr);
+  for (auto& s : a.envs) {
+    a.envp.push_back(s.data());
+    if (s.starts_with("PATH=")) {
+      std::string dirs = s.substr(5);
+      size_t pos = 0;
+      while (pos <= dirs.size()) {
+        size_t colon = dirs.find(':', pos);
+        if (colon == std::string::npos) colon = dirs.size();
+        std::string d = dirs.substr(pos, colon - pos);
+        a.path_dirs.push_back(d.empty() ? "." : d);
+        pos = colon + 1;
+      }
+    }
+  }
+  a.envp.push_back(nullptr);
+  for (auto& fd : msg.fds) a.fds.push_back(fd.get());
+  a.uid = init.root.uid;
+  a.bpf = init.seccomp ? &init.bpf : nullptr;
+
   int sp[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) != 0) {
     ReplyError("spawn", ErrnoError("socketpair", errno));
     return;
   }
   UniqueFd ours(sp[0]), theirs(sp[1]);
-  pid_t pid = ::fork();
+  a.status_sock = theirs.get();
+  // The child's stack; the init is suspended until the child execs or exits (CLONE_VFORK).
+  static std::vector<char> stack(256 * 1024);
+  pid_t pid = ::clone(ChildMain, stack.data() + stack.size(), CLONE_VM | CLONE_VFORK | SIGCHLD, &a);
   if (pid < 0) {
-    ReplyError("spawn", ErrnoError("fork", errno));
+    ReplyError("spawn", ErrnoError("clone", errno));
     return;
-  }
-  if (pid == 0) {
-    ours.Reset();
-    RunChild(init, msg.body, msg.fds, theirs.get());
   }
   theirs.Reset();
   msg.fds.clear();  // the child has its copies; ours would keep pipes open
   init.job = Job{};
   init.job.pid = pid;
   init.job_active = true;
-  // Wait for execve: EOF (close-on-exec) means it happened; messages carry the listener fd or
-  // the failing step.
+  // The child has exec'd or died: its messages (the listener fd, or the failing step) are queued.
   for (;;) {
-    auto r = proto::Recv(ours.get());
+    auto r = proto::Recv(ours.get(), 0);
     if (!r.ok()) break;
     const std::string& type = r->body["type"].get_ref<const std::string&>();
     if (type == "listener" && !r->fds.empty()) {
@@ -257,7 +415,7 @@ void Spawn(Init& init, proto::Message& msg) {
                             std::strerror(err) + ")";
     }
   }
-  Reply({{"type", "spawned"}, {"pid", pid}});
+  // No "spawned" reply: the host learns everything from "exited" (one wake-up per command).
 }
 
 void HandleNotification(Init& init) {

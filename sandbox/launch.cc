@@ -78,8 +78,11 @@ UidSlot::~UidSlot() {
 uid_t UidSlot::init_host_uid() { return kUidBase - 1; }
 
 StatusOr<std::string> FindInitHelper(const std::string& configured) {
+  if (!configured.empty()) {
+    if (::access(configured.c_str(), X_OK) == 0) return configured;
+    return NotFoundError("SandboxConfig::init_path '{}' is not an executable file", configured);
+  }
   std::vector<std::string> candidates;
-  if (!configured.empty()) candidates.push_back(configured);
   if (const char* env = std::getenv("TOOLGYM_SANDBOX_INIT")) candidates.emplace_back(env);
   if (std::string(TOOLGYM_SANDBOX_INIT_BUILD_PATH).size() > 0)
     candidates.emplace_back(TOOLGYM_SANDBOX_INIT_BUILD_PATH);

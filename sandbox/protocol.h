@@ -4,7 +4,7 @@
 // optionally carrying file descriptors (SCM_RIGHTS). Requests from the host, replies from init:
 //   config          -> ready | error        (once, right after exec)
 //   mount_workspace -> ok | error           (first mount and every reset)
-//   spawn (+fds)    -> spawned | error, later exited
+//   spawn (+fds)    -> exited (or error)
 //   kill            -> (the pending job's exited)
 // Note: init_main.cc and sandbox.cc both speak this; change them together.
 #pragma once

@@ -473,7 +473,9 @@ void Sandbox::DoRun(std::shared_ptr<RunState> state) {
   UniqueFd child_in;
   UniqueFd host_in;
   if (state->options.stdin_data.empty()) {
-    child_in.Reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+    // One /dev/null per process, dup'd per command: an empty stdin is the common case.
+    static const int dev_null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    child_in.Reset(::fcntl(dev_null, F_DUPFD_CLOEXEC, 0));
   } else {
     auto in = MakePipe();
     if (!in.ok()) return fail_now("cannot create stdin pipe");
