@@ -32,25 +32,31 @@ int RunDemo() {
       {"exit 3", {"sh", "-c", "exit 3"}},
       {"missing program", {"no-such-program"}},
       {"read /etc/shadow", {"cat", "/etc/shadow"}},
-      {"mount a tmpfs", {"python3", "-c", "import ctypes; ctypes.CDLL(None).mount(b'x', b'/tmp', b'tmpfs', 0, None)"}},
-      {"connect to the internet", {"python3", "-c", "import socket; socket.create_connection(('1.1.1.1', 80), 1)"}},
+      {"mount a tmpfs",
+       {"python3", "-c",
+        "import ctypes; ctypes.CDLL(None).mount(b'x', b'/tmp', b'tmpfs', 0, None)"}},
+      {"connect to the internet",
+       {"python3", "-c", "import socket; socket.create_connection(('1.1.1.1', 80), 1)"}},
       {"fork bomb", {"bash", "-c", ":(){ :|:& };:"}},
       {"CPU spin", {"python3", "-c", "while True: pass"}},
       {"sleep past the wall limit", {"sleep", "60"}},
       {"memory bomb", {"python3", "-c", "x = bytearray(1 << 30)"}},
       {"stdout flood", {"yes"}},
   };
-  std::printf("%-28s %-18s %5s %9s %9s  %s\n", "command", "verdict", "exit", "wall ms", "cpu ms", "detail");
+  std::printf("%-28s %-18s %5s %9s %9s  %s\n", "command", "verdict", "exit", "wall ms", "cpu ms",
+              "detail");
   for (const Case& c : cases) {
     sandbox::RunOptions opts;
     opts.argv = c.argv;
     sandbox::RunResult r = (*sb)->Run(opts);
     std::string detail = r.violation_syscall;
-    if (detail.empty() && !r.stdout_data.empty()) detail = r.stdout_data.substr(0, r.stdout_data.find('\n'));
-    if (detail.empty() && !r.stderr_data.empty()) detail = r.stderr_data.substr(0, r.stderr_data.find('\n'));
+    if (detail.empty() && !r.stdout_data.empty())
+      detail = r.stdout_data.substr(0, r.stdout_data.find('\n'));
+    if (detail.empty() && !r.stderr_data.empty())
+      detail = r.stderr_data.substr(0, r.stderr_data.find('\n'));
     if (detail.size() > 60) detail = detail.substr(0, 57) + "...";
-    std::printf("%-28s %-18s %5d %9.1f %9.1f  %s\n", c.what, sandbox::VerdictName(r.verdict), r.exit_code,
-                r.wall_time_s * 1e3, r.cpu_time_s * 1e3, detail.c_str());
+    std::printf("%-28s %-18s %5d %9.1f %9.1f  %s\n", c.what, sandbox::VerdictName(r.verdict),
+                r.exit_code, r.wall_time_s * 1e3, r.cpu_time_s * 1e3, detail.c_str());
   }
   auto session = sandbox::Session::Create(cfg);
   if (!session.ok()) {
@@ -63,9 +69,10 @@ int RunDemo() {
     sandbox::RunResult r = (*session)->Exec(cmd);
     std::string out = r.stdout_data;
     while (!out.empty() && out.back() == '\n') out.pop_back();
-    for (auto& ch : out) if (ch == '\n') ch = ' ';
-    std::printf("  $ %-48s -> %-6s %6.2f ms  %s\n", cmd, sandbox::VerdictName(r.verdict), r.wall_time_s * 1e3,
-                out.c_str());
+    for (auto& ch : out)
+      if (ch == '\n') ch = ' ';
+    std::printf("  $ %-48s -> %-6s %6.2f ms  %s\n", cmd, sandbox::VerdictName(r.verdict),
+                r.wall_time_s * 1e3, out.c_str());
   }
   return 0;
 }

@@ -1,6 +1,5 @@
 // toolgym: the command-line program. One file per subcommand group; this file wires them up.
 #include <CLI/CLI.hpp>
-
 #include <cstdio>
 #include <exception>
 

@@ -5,9 +5,8 @@
 #include <iostream>
 #include <iterator>
 #include <memory>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "apps/commands.h"
 #include "sandbox/sandbox.h"
@@ -32,7 +31,8 @@ void AddFlags(CLI::App* cmd, SandboxFlags& f) {
   cmd->add_option("--timeout", f.timeout_s, "wall-clock limit in seconds")->capture_default_str();
   cmd->add_option("--cpu", f.cpu_s, "CPU-time limit in seconds per process")->capture_default_str();
   cmd->add_option("--memory", f.memory, "memory limit in bytes (cgroup)")->capture_default_str();
-  cmd->add_flag("--net", f.net, "share the host's network (default: loopback only, no inet sockets)");
+  cmd->add_flag("--net", f.net,
+                "share the host's network (default: loopback only, no inet sockets)");
   cmd->add_option("--workspace", f.workspace,
                   "host directory whose contents are copied into the workspace")
       ->check(CLI::ExistingDirectory);
@@ -115,7 +115,8 @@ void AddSandboxCommands(CLI::App& app) {
 
   static SandboxFlags run_flags;
   static std::vector<std::string> argv;
-  auto* run = sb->add_subcommand("run", "run one command in a fresh sandbox; prints the result as JSON");
+  auto* run =
+      sb->add_subcommand("run", "run one command in a fresh sandbox; prints the result as JSON");
   AddFlags(run, run_flags);
   run->add_option("command", argv, "the command and its arguments (after --)")->required();
   run->callback([] { SetExitCode(RunCommand(run_flags, argv)); });

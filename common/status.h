@@ -9,8 +9,8 @@
 #include <fmt/format.h>
 
 #include <cstdio>
-#include <cstring>
 #include <cstdlib>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <utility>
@@ -30,14 +30,22 @@ enum class StatusCode {
 
 inline const char* StatusCodeName(StatusCode code) {
   switch (code) {
-    case StatusCode::kOk: return "OK";
-    case StatusCode::kInvalidArgument: return "INVALID_ARGUMENT";
-    case StatusCode::kNotFound: return "NOT_FOUND";
-    case StatusCode::kFailedPrecondition: return "FAILED_PRECONDITION";
-    case StatusCode::kResourceExhausted: return "RESOURCE_EXHAUSTED";
-    case StatusCode::kDeadlineExceeded: return "DEADLINE_EXCEEDED";
-    case StatusCode::kUnavailable: return "UNAVAILABLE";
-    case StatusCode::kInternal: return "INTERNAL";
+    case StatusCode::kOk:
+      return "OK";
+    case StatusCode::kInvalidArgument:
+      return "INVALID_ARGUMENT";
+    case StatusCode::kNotFound:
+      return "NOT_FOUND";
+    case StatusCode::kFailedPrecondition:
+      return "FAILED_PRECONDITION";
+    case StatusCode::kResourceExhausted:
+      return "RESOURCE_EXHAUSTED";
+    case StatusCode::kDeadlineExceeded:
+      return "DEADLINE_EXCEEDED";
+    case StatusCode::kUnavailable:
+      return "UNAVAILABLE";
+    case StatusCode::kInternal:
+      return "INTERNAL";
   }
   return "UNKNOWN";
 }
@@ -133,10 +141,10 @@ class [[nodiscard]] StatusOr {
 #define TG_STATUS_CONCAT(a, b) TG_STATUS_CONCAT_INNER(a, b)
 
 // Returns the status from the enclosing function if it is not OK.
-#define TG_RETURN_IF_ERROR(expr)                    \
-  do {                                              \
-    ::toolgym::Status tg_status_ = (expr);          \
-    if (!tg_status_.ok()) return tg_status_;        \
+#define TG_RETURN_IF_ERROR(expr)             \
+  do {                                       \
+    ::toolgym::Status tg_status_ = (expr);   \
+    if (!tg_status_.ok()) return tg_status_; \
   } while (0)
 
 #define TG_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \

@@ -26,8 +26,9 @@ std::string OwnPath(const std::string& controller) {
     if (a == std::string::npos || b == std::string::npos) continue;
     std::string ctrls = line.substr(a + 1, b - a - 1);
     std::string path = line.substr(b + 1);
-    if (controller.empty() ? (line.substr(0, a) == "0" && ctrls.empty())
-                           : (("," + ctrls + ",").find("," + controller + ",") != std::string::npos))
+    if (controller.empty()
+            ? (line.substr(0, a) == "0" && ctrls.empty())
+            : (("," + ctrls + ",").find("," + controller + ",") != std::string::npos))
       return path == "/" ? "" : path;
   }
   return "";
@@ -104,12 +105,14 @@ Status Cgroup::AddProcess(pid_t pid) {
 
 Status Cgroup::SetMemoryLimit(std::uint64_t bytes) {
   if (v2_) {
-    TG_RETURN_IF_ERROR(WriteSmallFile(memory_dir_ + "/memory.max", bytes ? std::to_string(bytes) : "max"));
+    TG_RETURN_IF_ERROR(
+        WriteSmallFile(memory_dir_ + "/memory.max", bytes ? std::to_string(bytes) : "max"));
     // No swap: a limited sandbox must not page out instead of failing.
     (void)WriteSmallFile(memory_dir_ + "/memory.swap.max", "0");
     return OkStatus();
   }
-  return WriteSmallFile(memory_dir_ + "/memory.limit_in_bytes", bytes ? std::to_string(bytes) : "-1");
+  return WriteSmallFile(memory_dir_ + "/memory.limit_in_bytes",
+                        bytes ? std::to_string(bytes) : "-1");
 }
 
 Status Cgroup::SetPidsLimit(std::uint64_t count) {

@@ -34,8 +34,8 @@ class Cgroup {
  private:
   Cgroup() = default;
   bool v2_ = false;
-  std::string memory_dir_;  // v1 memory hierarchy, or the v2 directory
-  std::string pids_dir_;    // v1 pids hierarchy, or the v2 directory
+  std::string memory_dir_;            // v1 memory hierarchy, or the v2 directory
+  std::string pids_dir_;              // v1 pids hierarchy, or the v2 directory
   std::vector<std::string> created_;  // leaf first, for removal
   int oom_fd_ = -1;  // memory.oom_control / memory.events, kept open: read after every command
 };

@@ -22,14 +22,14 @@ const char* NetworkModeName(NetworkMode mode);
 
 // Per-command resource limits. 0 means "no limit" for the byte and count limits.
 struct Limits {
-  double wall_time_s = 10.0;                     // enforced by the parent (timer + kill)
-  double cpu_time_s = 10.0;                      // RLIMIT_CPU per process (SIGXCPU then SIGKILL)
-  std::uint64_t memory_bytes = 512ull << 20;     // cgroup memory limit of the whole tree
+  double wall_time_s = 10.0;                       // enforced by the parent (timer + kill)
+  double cpu_time_s = 10.0;                        // RLIMIT_CPU per process (SIGXCPU then SIGKILL)
+  std::uint64_t memory_bytes = 512ull << 20;       // cgroup memory limit of the whole tree
   std::uint64_t address_space_bytes = 4ull << 30;  // RLIMIT_AS per process
-  std::uint64_t max_processes = 128;             // RLIMIT_NPROC (own uid) and pids cgroup
-  std::uint64_t file_size_bytes = 64ull << 20;   // RLIMIT_FSIZE
-  std::uint64_t open_files = 256;                // RLIMIT_NOFILE
-  std::uint64_t stdout_bytes = 64 << 10;         // captured; the rest is dropped (truncated flag)
+  std::uint64_t max_processes = 128;               // RLIMIT_NPROC (own uid) and pids cgroup
+  std::uint64_t file_size_bytes = 64ull << 20;     // RLIMIT_FSIZE
+  std::uint64_t open_files = 256;                  // RLIMIT_NOFILE
+  std::uint64_t stdout_bytes = 64 << 10;           // captured; the rest is dropped (truncated flag)
   std::uint64_t stderr_bytes = 64 << 10;
   // Output (stdout + stderr) past which the command is killed with Verdict::kOutputLimit.
   std::uint64_t output_kill_bytes = 16ull << 20;
@@ -47,11 +47,11 @@ struct SeccompOptions {
 struct SandboxConfig {
   NetworkMode network = NetworkMode::kNone;
   SeccompOptions seccomp;
-  Limits limits;                        // defaults for every command; a run may override them
+  Limits limits;  // defaults for every command; a run may override them
   std::string workspace_path = "/workspace";
   std::uint64_t workspace_bytes = 256ull << 20;  // size of the writable layer of the workspace
   std::uint64_t tmp_bytes = 64ull << 20;         // size of /tmp and of /dev/shm, each
-  FileTree workspace_template;  // initial contents of the workspace
+  FileTree workspace_template;                   // initial contents of the workspace
   std::string hostname = "sandbox";
   // Extra read-only binds from the host: {host path, sandbox path}. Missing host paths are an
   // error (the caller asked for them explicitly).

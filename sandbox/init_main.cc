@@ -17,10 +17,10 @@
 #include <sys/ioctl.h>
 #include <sys/ipc.h>
 #include <sys/msg.h>
-#include <sys/sem.h>
-#include <sys/shm.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -252,14 +252,17 @@ int ChildMain(void* arg) {
   for (size_t i = 0; i < a.fds.size(); ++i)
     if (::syscall(SYS_dup2, high[i], static_cast<int>(i)) < 0) ChildFail(a, "dup2", errno);
   // Everything else closes at execve (status_sock must survive until then).
-  if (::syscall(SYS_close_range, static_cast<unsigned>(a.fds.size()), ~0u, CLOSE_RANGE_CLOEXEC) != 0)
+  if (::syscall(SYS_close_range, static_cast<unsigned>(a.fds.size()), ~0u, CLOSE_RANGE_CLOEXEC) !=
+      0)
     ChildFail(a, "close_range", errno);
   if (::syscall(SYS_chdir, a.cwd.c_str()) != 0) ChildFail(a, "chdir", errno);
   for (const auto& l : a.limits)
-    if (::syscall(SYS_prlimit64, 0, l.resource, &l.value, nullptr) != 0) ChildFail(a, l.name, errno);
+    if (::syscall(SYS_prlimit64, 0, l.resource, &l.value, nullptr) != 0)
+      ChildFail(a, l.name, errno);
   // When the cgroup runs out of memory the OOM killer must pick the command, never PID 1.
   // Raising one's own oom_score_adj needs no privilege.
-  int oom = static_cast<int>(::syscall(SYS_openat, AT_FDCWD, "/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC));
+  int oom = static_cast<int>(
+      ::syscall(SYS_openat, AT_FDCWD, "/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC));
   if (oom >= 0) {
     ::syscall(SYS_write, oom, "1000", 4);
     ::syscall(SYS_close, oom);
@@ -271,8 +274,10 @@ int ChildMain(void* arg) {
   if (::syscall(SYS_setgroups, 0, nullptr) != 0) ChildFail(a, "setgroups", errno);
   if (::syscall(SYS_setresgid, a.uid, a.uid, a.uid) != 0) ChildFail(a, "setresgid", errno);
   if (::syscall(SYS_setresuid, a.uid, a.uid, a.uid) != 0) ChildFail(a, "setresuid", errno);
-  if (::syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) ChildFail(a, "PR_SET_PDEATHSIG", errno);
-  if (::syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) ChildFail(a, "PR_SET_NO_NEW_PRIVS", errno);
+  if (::syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
+    ChildFail(a, "PR_SET_PDEATHSIG", errno);
+  if (::syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+    ChildFail(a, "PR_SET_NO_NEW_PRIVS", errno);
 
   // Last step before execve: the seccomp filter; its listener goes to the init.
   if (a.bpf != nullptr) {
@@ -292,7 +297,8 @@ int ChildMain(void* arg) {
     c->cmsg_type = SCM_RIGHTS;
     c->cmsg_len = CMSG_LEN(sizeof(int));
     std::memcpy(CMSG_DATA(c), &listener, sizeof(int));
-    if (::syscall(SYS_sendmsg, a.status_sock, &msg, MSG_NOSIGNAL) < 0) ChildFail(a, "send listener", errno);
+    if (::syscall(SYS_sendmsg, a.status_sock, &msg, MSG_NOSIGNAL) < 0)
+      ChildFail(a, "send listener", errno);
     ::syscall(SYS_close, listener);
   }
   // execvp's PATH search over the command's own PATH (not the init's environment).
@@ -343,7 +349,8 @@ void Spawn(Init& init, proto::Message& msg) {
     a.cwd = msg.body.at("cwd").get<std::string>();
     const json& lim = msg.body.at("rlimits");
     a.limits = {
-        {RLIMIT_CPU, "rlimit cpu", MakeLimit(Limit(lim, "cpu_s"), 1)},  // SIGXCPU, SIGKILL 1 s later
+        {RLIMIT_CPU, "rlimit cpu",
+         MakeLimit(Limit(lim, "cpu_s"), 1)},  // SIGXCPU, SIGKILL 1 s later
         {RLIMIT_AS, "rlimit as", MakeLimit(Limit(lim, "as"), 0)},
         {RLIMIT_NPROC, "rlimit nproc", MakeLimit(Limit(lim, "nproc"), 0)},
         {RLIMIT_FSIZE, "rlimit fsize", MakeLimit(Limit(lim, "fsize"), 0)},
@@ -358,7 +365,8 @@ void Spawn(Init& init, proto::Message& msg) {
     return;
   }
   if (a.args.empty() || msg.fds.size() > static_cast<size_t>(proto::kMaxFds)) {
-    ReplyError("spawn", InvalidArgumentError("spawn needs argv and at most {} fds", proto::kMaxFds));
+    ReplyError("spawn",
+               InvalidArgumentError("spawn needs argv and at most {} fds", proto::kMaxFds));
     return;
   }
   for (auto& s : a.args) a.argv.push_back(s.data());
@@ -429,8 +437,7 @@ void HandleNotification(Init& init) {
     if (errno != ENOENT && errno != EINTR) init.job.listener.Reset();
     return;
   }
-  if (init.job.violation.empty())
-    init.job.violation = SyscallName(req->data.arch, req->data.nr);
+  if (init.job.violation.empty()) init.job.violation = SyscallName(req->data.arch, req->data.nr);
   // The whole tree goes: a violation is a verdict, not an error the command may retry.
   ::kill(-1, SIGKILL);
 }
@@ -499,7 +506,8 @@ int main() {
   Reply({{"type", "ready"}});
 
   for (;;) {
-    pollfd pfds[3] = {{proto::kControlFd, POLLIN, 0}, {init.sigfd.get(), POLLIN, 0}, {-1, POLLIN, 0}};
+    pollfd pfds[3] = {
+        {proto::kControlFd, POLLIN, 0}, {init.sigfd.get(), POLLIN, 0}, {-1, POLLIN, 0}};
     nfds_t n = 2;
     if (init.job_active && init.job.listener.valid()) {
       pfds[2].fd = init.job.listener.get();

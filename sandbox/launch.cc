@@ -30,14 +30,19 @@ std::bitset<kSlotsPerProcess> slots_used;
 
 Status UserNamespaceHint(int err) {
   std::string hint;
-  if (auto v = ReadSmallFile("/proc/sys/user/max_user_namespaces"); v.ok() && std::atoi(v->c_str()) == 0)
+  if (auto v = ReadSmallFile("/proc/sys/user/max_user_namespaces");
+      v.ok() && std::atoi(v->c_str()) == 0)
     hint = "user.max_user_namespaces is 0; set it with `sysctl -w user.max_user_namespaces=15000`";
-  else if (auto u = ReadSmallFile("/proc/sys/kernel/unprivileged_userns_clone"); u.ok() && u->starts_with("0"))
+  else if (auto u = ReadSmallFile("/proc/sys/kernel/unprivileged_userns_clone");
+           u.ok() && u->starts_with("0"))
     hint = "set kernel.unprivileged_userns_clone=1";
-  else if (auto a = ReadSmallFile("/proc/sys/kernel/apparmor_restrict_unprivileged_userns"); a.ok() && a->starts_with("1"))
+  else if (auto a = ReadSmallFile("/proc/sys/kernel/apparmor_restrict_unprivileged_userns");
+           a.ok() && a->starts_with("1"))
     hint = "AppArmor restricts user namespaces; set kernel.apparmor_restrict_unprivileged_userns=0";
   else
-    hint = "in a container, allow clone(CLONE_NEWUSER) (e.g. docker --security-opt seccomp=unconfined, or run on a VM)";
+    hint =
+        "in a container, allow clone(CLONE_NEWUSER) (e.g. docker --security-opt "
+        "seccomp=unconfined, or run on a VM)";
   return FailedPreconditionError("cannot create the sandbox's user namespace ({}): {}",
                                  strerrorname_np(err) ? strerrorname_np(err) : "?", hint);
 }
@@ -60,7 +65,8 @@ StatusOr<UidSlot> UidSlot::Allocate() {
   return ResourceExhaustedError("more than {} live sandboxes in one process", kSlotsPerProcess);
 }
 
-UidSlot::UidSlot(UidSlot&& o) noexcept : slot_(std::exchange(o.slot_, -1)), host_uid_(o.host_uid_) {}
+UidSlot::UidSlot(UidSlot&& o) noexcept
+    : slot_(std::exchange(o.slot_, -1)), host_uid_(o.host_uid_) {}
 UidSlot& UidSlot::operator=(UidSlot&& o) noexcept {
   if (this != &o) {
     this->~UidSlot();
@@ -116,8 +122,8 @@ StatusOr<LaunchedInit> LaunchInit(const LaunchSpec& spec) {
   const int init_fd = init_end.get();
   const int go_fd = go.read.get();
 
-  unsigned long flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS |
-                        CLONE_PIDFD;
+  unsigned long flags =
+      CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_PIDFD;
   if (spec.own_network) flags |= CLONE_NEWNET;
   int pidfd = -1;
   // Exit signal 0: no SIGCHLD, and only waits with __WALL see it, so a host that reaps with
@@ -125,7 +131,8 @@ StatusOr<LaunchedInit> LaunchInit(const LaunchSpec& spec) {
   long pid = ::syscall(SYS_clone, flags, nullptr, &pidfd, nullptr, nullptr);
   if (pid < 0) {
     int err = errno;
-    if (err == EPERM || err == EINVAL || err == ENOSPC || err == EUSERS) return UserNamespaceHint(err);
+    if (err == EPERM || err == EINVAL || err == ENOSPC || err == EUSERS)
+      return UserNamespaceHint(err);
     return ErrnoError("clone", err);
   }
   if (pid == 0) {
@@ -145,7 +152,9 @@ StatusOr<LaunchedInit> LaunchInit(const LaunchSpec& spec) {
       _exit(1);
     }
     ::execve(path, argv, envp);
-    const char msg[] = "{\"type\":\"error\",\"step\":\"exec init\",\"message\":\"execve of toolgym-sandbox-init failed\"}";
+    const char msg[] =
+        "{\"type\":\"error\",\"step\":\"exec init\",\"message\":\"execve of toolgym-sandbox-init "
+        "failed\"}";
     ::write(3, msg, sizeof msg - 1);
     _exit(127);
   }
@@ -164,9 +173,12 @@ StatusOr<LaunchedInit> LaunchInit(const LaunchSpec& spec) {
   // uid 0 inside (the init) is the shared init uid; the command's uid is this sandbox's own.
   const std::string proc = "/proc/" + std::to_string(pid);
   const std::string map = "0 " + std::to_string(UidSlot::init_host_uid()) + " 1\n" +
-                          std::to_string(spec.sandbox_uid) + " " + std::to_string(spec.host_uid) + " 1\n";
-  if (Status st = WriteSmallFile(proc + "/uid_map", map); !st.ok()) return fail(st.WithContext("uid_map"));
-  if (Status st = WriteSmallFile(proc + "/gid_map", map); !st.ok()) return fail(st.WithContext("gid_map"));
+                          std::to_string(spec.sandbox_uid) + " " + std::to_string(spec.host_uid) +
+                          " 1\n";
+  if (Status st = WriteSmallFile(proc + "/uid_map", map); !st.ok())
+    return fail(st.WithContext("uid_map"));
+  if (Status st = WriteSmallFile(proc + "/gid_map", map); !st.ok())
+    return fail(st.WithContext("gid_map"));
   if (spec.before_start) {
     if (Status st = spec.before_start(out.pid); !st.ok()) return fail(st);
   }

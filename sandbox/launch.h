@@ -34,7 +34,7 @@ class UidSlot {
 struct LaunchSpec {
   std::string init_path;
   bool own_network = true;
-  uid_t host_uid = 0;       // mapped to `sandbox_uid` inside
+  uid_t host_uid = 0;  // mapped to `sandbox_uid` inside
   unsigned sandbox_uid = 1000;
   // Runs after the uid maps are written and before the init may proceed (cgroup attach).
   std::function<Status(pid_t)> before_start;

@@ -103,8 +103,8 @@ bool IsDirty(const char* path) {
 Status BuildRoot(const RootSpec& spec) {
   // Nothing we mount may propagate back to the host, and nothing the host mounts may appear.
   TG_RETURN_IF_ERROR(Mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, "", "make / private"));
-  TG_RETURN_IF_ERROR(Mount("tmpfs", kNewRoot, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=4m",
-                           "root tmpfs"));
+  TG_RETURN_IF_ERROR(
+      Mount("tmpfs", kNewRoot, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=4m", "root tmpfs"));
 
   // System directories: /usr read-only, and the merged-/usr links (/bin -> usr/bin...) as the
   // host has them (a real directory on an unmerged host is bound read-only).
@@ -117,7 +117,8 @@ Status BuildRoot(const RootSpec& spec) {
       ssize_t n = ::readlink(top, target, sizeof target - 1);
       if (n < 0) return ErrnoError(std::string("readlink ") + top, errno);
       target[n] = '\0';
-      if (::symlink(target, R(top).c_str()) != 0) return ErrnoError(std::string("symlink ") + top, errno);
+      if (::symlink(target, R(top).c_str()) != 0)
+        return ErrnoError(std::string("symlink ") + top, errno);
     } else if (S_ISDIR(st.st_mode)) {
       TG_RETURN_IF_ERROR(BindReadOnly(top, R(top), false));
     }
@@ -136,8 +137,8 @@ Status BuildRoot(const RootSpec& spec) {
 
   // /dev: the four harmless devices bound from the host, standard links, a private /dev/shm.
   TG_RETURN_IF_ERROR(MkdirP(R("/dev"), 0755));
-  TG_RETURN_IF_ERROR(Mount("tmpfs", R("/dev"), "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k",
-                           "dev tmpfs"));
+  TG_RETURN_IF_ERROR(
+      Mount("tmpfs", R("/dev"), "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k", "dev tmpfs"));
   for (const char* dev : {"/dev/null", "/dev/zero", "/dev/random", "/dev/urandom", "/dev/full"}) {
     TG_RETURN_IF_ERROR(TouchFile(R(dev)));
     TG_RETURN_IF_ERROR(Mount(dev, R(dev), nullptr, MS_BIND, "", std::string("bind ") + dev));
@@ -147,7 +148,8 @@ Status BuildRoot(const RootSpec& spec) {
                                                        {"/proc/self/fd/1", "/dev/stdout"},
                                                        {"/proc/self/fd/2", "/dev/stderr"}};
   for (const auto& [target, link] : links)
-    if (::symlink(target, R(link).c_str()) != 0) return ErrnoError(std::string("symlink ") + link, errno);
+    if (::symlink(target, R(link).c_str()) != 0)
+      return ErrnoError(std::string("symlink ") + link, errno);
   TG_RETURN_IF_ERROR(MkdirP(R("/dev/shm"), 01777));
   TG_RETURN_IF_ERROR(MountTmpfs(R("/dev/shm"), spec.tmp_bytes, "1777", "/dev/shm tmpfs"));
   TG_RETURN_IF_ERROR(Mount(nullptr, R("/dev"), nullptr,
@@ -156,11 +158,12 @@ Status BuildRoot(const RootSpec& spec) {
 
   // /proc of the sandbox's own PID namespace, with the kernel tunables read-only.
   TG_RETURN_IF_ERROR(MkdirP(R("/proc"), 0555));
-  TG_RETURN_IF_ERROR(Mount("proc", R("/proc"), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "",
-                           "mount proc"));
+  TG_RETURN_IF_ERROR(
+      Mount("proc", R("/proc"), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "", "mount proc"));
   for (const char* p : {"/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus"}) {
     if (!Exists(R(p))) continue;
-    TG_RETURN_IF_ERROR(Mount(R(p).c_str(), R(p), nullptr, MS_BIND | MS_REC, "", std::string("bind ") + p));
+    TG_RETURN_IF_ERROR(
+        Mount(R(p).c_str(), R(p), nullptr, MS_BIND | MS_REC, "", std::string("bind ") + p));
     TG_RETURN_IF_ERROR(Mount(nullptr, R(p), nullptr,
                              MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
                              "", std::string("remount read-only ") + p));
@@ -183,8 +186,9 @@ Status BuildRoot(const RootSpec& spec) {
   if (::syscall(SYS_pivot_root, ".", ".") != 0) return ErrnoError("pivot_root", errno);
   if (::umount2(".", MNT_DETACH) != 0) return ErrnoError("detach old root", errno);
   if (::chdir("/") != 0) return ErrnoError("chdir /", errno);
-  TG_RETURN_IF_ERROR(Mount(nullptr, "/", nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV,
-                           "", "remount / read-only"));
+  TG_RETURN_IF_ERROR(Mount(nullptr, "/", nullptr,
+                           MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, "",
+                           "remount / read-only"));
 
   if (::sethostname(spec.hostname.data(), spec.hostname.size()) != 0)
     return ErrnoError("sethostname", errno);
@@ -207,7 +211,8 @@ Status MountWorkspace(const RootSpec& spec, bool* overlay) {
   if (::chown(upper.c_str(), spec.uid, spec.uid) != 0) return ErrnoError("chown " + upper, errno);
   const std::string opts =
       "lowerdir=" + std::string(kLowerDir) + ",upperdir=" + upper + ",workdir=" + work;
-  if (::mount("overlay", ws.c_str(), "overlay", MS_NOSUID | MS_NODEV, (opts + ",userxattr").c_str()) == 0 ||
+  if (::mount("overlay", ws.c_str(), "overlay", MS_NOSUID | MS_NODEV,
+              (opts + ",userxattr").c_str()) == 0 ||
       ::mount("overlay", ws.c_str(), "overlay", MS_NOSUID | MS_NODEV, opts.c_str()) == 0) {
     *overlay = true;
     return OkStatus();

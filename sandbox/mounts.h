@@ -22,7 +22,7 @@ inline constexpr char kUpperMount[] = "/.toolgym/upper";
 
 struct RootSpec {
   std::vector<std::pair<std::string, std::string>> ro_binds;  // {host, sandbox}
-  std::vector<std::string> etc_binds;        // host /etc entries bound read-only when present
+  std::vector<std::string> etc_binds;            // host /etc entries bound read-only when present
   std::map<std::string, std::string> etc_files;  // generated /etc files: name -> contents
   std::string workspace_path;
   std::uint64_t workspace_bytes = 0;

@@ -78,8 +78,7 @@ StatusOr<Message> Recv(int sock, int timeout_ms) {
       }
     }
     if (n == 0) return UnavailableError("control socket closed by the other side");
-    if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC))
-      return InternalError("control message truncated");
+    if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) return InternalError("control message truncated");
     out.body = nlohmann::json::parse(buf.data(), buf.data() + n, nullptr, false);
     if (out.body.is_discarded() || !out.body.is_object() || !out.body.contains("type"))
       return InternalError("malformed control message");

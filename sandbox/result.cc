@@ -10,32 +10,44 @@ namespace toolgym::sandbox {
 
 const char* VerdictName(Verdict v) {
   switch (v) {
-    case Verdict::kOk: return "ok";
-    case Verdict::kNonzeroExit: return "nonzero_exit";
-    case Verdict::kSignaled: return "signaled";
-    case Verdict::kCpuTimeLimit: return "cpu_time_limit";
-    case Verdict::kWallTimeLimit: return "wall_time_limit";
-    case Verdict::kMemoryLimit: return "memory_limit";
-    case Verdict::kOutputLimit: return "output_limit";
-    case Verdict::kSeccompViolation: return "seccomp_violation";
-    case Verdict::kSandboxError: return "sandbox_error";
+    case Verdict::kOk:
+      return "ok";
+    case Verdict::kNonzeroExit:
+      return "nonzero_exit";
+    case Verdict::kSignaled:
+      return "signaled";
+    case Verdict::kCpuTimeLimit:
+      return "cpu_time_limit";
+    case Verdict::kWallTimeLimit:
+      return "wall_time_limit";
+    case Verdict::kMemoryLimit:
+      return "memory_limit";
+    case Verdict::kOutputLimit:
+      return "output_limit";
+    case Verdict::kSeccompViolation:
+      return "seccomp_violation";
+    case Verdict::kSandboxError:
+      return "sandbox_error";
   }
   return "unknown";
 }
 
 const char* NetworkModeName(NetworkMode mode) {
   switch (mode) {
-    case NetworkMode::kNone: return "none";
-    case NetworkMode::kLoopback: return "loopback";
-    case NetworkMode::kHost: return "host";
+    case NetworkMode::kNone:
+      return "none";
+    case NetworkMode::kLoopback:
+      return "loopback";
+    case NetworkMode::kHost:
+      return "host";
   }
   return "unknown";
 }
 
 std::string RunResult::Summary() const {
-  std::string s = fmt::format("{} exit={} signal={} wall={:.3f}s cpu={:.3f}s peak={}KiB",
-                              VerdictName(verdict), exit_code, term_signal, wall_time_s, cpu_time_s,
-                              peak_memory_bytes / 1024);
+  std::string s =
+      fmt::format("{} exit={} signal={} wall={:.3f}s cpu={:.3f}s peak={}KiB", VerdictName(verdict),
+                  exit_code, term_signal, wall_time_s, cpu_time_s, peak_memory_bytes / 1024);
   if (!violation_syscall.empty()) s += " syscall=" + violation_syscall;
   if (!error.empty()) s += " error=\"" + error + "\"";
   return s;

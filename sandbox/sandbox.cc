@@ -6,15 +6,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/bind_executor.hpp>
-
 #include <chrono>
 #include <future>
 #include <mutex>
 
 #include "common/check.h"
+#include "sandbox/output_capture.h"
 #include "sandbox/protocol.h"
 #include "sandbox/seccomp_policy.h"
 
@@ -30,7 +30,7 @@ constexpr unsigned kSandboxUid = 1000;
 
 // Host /etc entries a shell, coreutils and Python need; everything else of /etc stays hidden.
 const std::vector<std::string> kEtcBinds = {
-    "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "localtime", "protocols",
+    "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "localtime",  "protocols",
     "services",    "mime.types", "ssl",          "python3",      "python3.11", "magic",
 };
 
@@ -78,7 +78,8 @@ Verdict DecideVerdict(const JobExit& e, bool timed_out, bool output_killed, bool
   if (timed_out) return Verdict::kWallTimeLimit;
   if (output_killed || e.sigxfsz) return Verdict::kOutputLimit;
   if (oom) return Verdict::kMemoryLimit;
-  if (e.sigxcpu || sig == SIGXCPU || (sig == SIGKILL && cpu_limit_s > 0 && e.cpu_time_s >= cpu_limit_s))
+  if (e.sigxcpu || sig == SIGXCPU ||
+      (sig == SIGKILL && cpu_limit_s > 0 && e.cpu_time_s >= cpu_limit_s))
     return Verdict::kCpuTimeLimit;
   if (signaled) return Verdict::kSignaled;
   return WEXITSTATUS(e.wait_status) == 0 ? Verdict::kOk : Verdict::kNonzeroExit;
@@ -99,9 +100,7 @@ struct Sandbox::RunState {
   std::unique_ptr<asio::posix::stream_descriptor> out[2];  // stdout, stderr
   std::unique_ptr<asio::posix::stream_descriptor> in;
   std::size_t stdin_offset = 0;
-  std::string data[2];
-  std::uint64_t total[2] = {0, 0};
-  bool truncated[2] = {false, false};
+  OutputCapture capture[2];
   bool eof[2] = {false, false};
   asio::steady_timer timer;
   bool exited = false;
@@ -115,7 +114,8 @@ struct Sandbox::RunState {
 Status ValidateConfig(const SandboxConfig& c) {
   const std::string& ws = c.workspace_path;
   if (ws.empty() || ws.front() != '/' || ws == "/")
-    return InvalidArgumentError("workspace_path must be an absolute path other than '/', got '{}'", ws);
+    return InvalidArgumentError("workspace_path must be an absolute path other than '/', got '{}'",
+                                ws);
   if (Status st = ValidateRelativePath(ws.substr(1)); !st.ok())
     return InvalidArgumentError("workspace_path '{}' is not normalized", ws);
   for (const char* sys : {"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc",
@@ -124,9 +124,10 @@ Status ValidateConfig(const SandboxConfig& c) {
       return InvalidArgumentError("workspace_path '{}' overlaps the system path '{}'", ws, sys);
   }
   if (c.hostname.empty() || c.hostname.size() > 63 ||
-      c.hostname.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") !=
-          std::string::npos)
-    return InvalidArgumentError("hostname must be 1-63 letters, digits or '-', got '{}'", c.hostname);
+      c.hostname.find_first_not_of(
+          "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") != std::string::npos)
+    return InvalidArgumentError("hostname must be 1-63 letters, digits or '-', got '{}'",
+                                c.hostname);
   if (!(c.limits.wall_time_s > 0))
     return InvalidArgumentError("limits.wall_time_s must be > 0, got {}", c.limits.wall_time_s);
   if (c.limits.cpu_time_s < 0)
@@ -153,7 +154,9 @@ Status ValidateConfig(const SandboxConfig& c) {
 
 Sandbox::Sandbox(SandboxConfig config, std::unique_ptr<asio::io_context> own_io,
                  asio::any_io_executor executor)
-    : config_(std::move(config)), own_io_(std::move(own_io)), strand_(asio::make_strand(executor)) {}
+    : config_(std::move(config)),
+      own_io_(std::move(own_io)),
+      strand_(asio::make_strand(executor)) {}
 
 StatusOr<std::unique_ptr<Sandbox>> Sandbox::Create(SandboxConfig config) {
   auto io = std::make_unique<asio::io_context>(1);
@@ -192,7 +195,8 @@ Status Sandbox::Start() {
   if (cgroup_) {
     TG_RETURN_IF_ERROR(cgroup_->SetMemoryLimit(config_.limits.memory_bytes));
     // +1: the init lives in the cgroup too.
-    TG_RETURN_IF_ERROR(cgroup_->SetPidsLimit(config_.limits.max_processes ? config_.limits.max_processes + 1 : 0));
+    TG_RETURN_IF_ERROR(
+        cgroup_->SetPidsLimit(config_.limits.max_processes ? config_.limits.max_processes + 1 : 0));
     cgroup_memory_ = config_.limits.memory_bytes;
     cgroup_pids_ = config_.limits.max_processes;
     auto ooms = cgroup_->OomKillCount();
@@ -310,7 +314,8 @@ Status Sandbox::ResetWorkspace() {
   if (broken_) return Restart();
   json reply;
   TG_RETURN_IF_ERROR(RequestReply({{"type", "mount_workspace"}}, &reply));
-  if (reply["type"] != "ok") return InternalError("workspace reset failed: {}", reply.value("message", "?"));
+  if (reply["type"] != "ok")
+    return InternalError("workspace reset failed: {}", reply.value("message", "?"));
   return OkStatus();
 }
 
@@ -373,7 +378,8 @@ Status Sandbox::StartJob(const JobSpec& spec, std::vector<int> fds, ExitHandler 
 
 void Sandbox::KillJob() {
   if (!job_) return;
-  if (!protocol::Send(init_.control.get(), {{"type", "kill"}}).ok()) FailJob("sandbox init is gone");
+  if (!protocol::Send(init_.control.get(), {{"type", "kill"}}).ok())
+    FailJob("sandbox init is gone");
 }
 
 void Sandbox::WaitControl() {
@@ -518,13 +524,14 @@ void Sandbox::DoRun(std::shared_ptr<RunState> state) {
     state->timed_out = true;
     KillJob();
     state->timer.expires_after(kKillGrace);
-    state->timer.async_wait(asio::bind_executor(strand_, [this, state](boost::system::error_code ec2) {
-      if (ec2 || state->exited) return;
-      // The init did not deliver the exit within the grace period: take the whole sandbox down.
-      broken_ = true;
-      KillInit(init_);
-      FailJob("sandbox init did not answer a kill within 5 s; sandbox restarted on next use");
-    }));
+    state->timer.async_wait(
+        asio::bind_executor(strand_, [this, state](boost::system::error_code ec2) {
+          if (ec2 || state->exited) return;
+          // The init did not deliver the exit within the grace period: take the whole sandbox down.
+          broken_ = true;
+          KillInit(init_);
+          FailJob("sandbox init did not answer a kill within 5 s; sandbox restarted on next use");
+        }));
   }));
 }
 
@@ -537,31 +544,15 @@ void Sandbox::ReadOutput(const std::shared_ptr<RunState>& state, int which) {
           FinishRunIfDone(state);
           return;
         }
-        const int fd = state->out[which]->native_handle();
-        const std::uint64_t cap = which == 0 ? state->limits.stdout_bytes : state->limits.stderr_bytes;
-        char buf[65536];
-        // Bounded number of reads per wake-up so a flood cannot starve the timer.
-        for (int i = 0; i < 16; ++i) {
-          ssize_t n = ::read(fd, buf, sizeof buf);
-          if (n > 0) {
-            state->total[which] += static_cast<std::uint64_t>(n);
-            std::string& d = state->data[which];
-            if (d.size() < cap) d.append(buf, std::min<std::size_t>(static_cast<std::size_t>(n), cap - d.size()));
-            if (state->total[which] > cap) state->truncated[which] = true;
-            if (state->limits.output_kill_bytes != 0 && !state->output_killed &&
-                state->total[0] + state->total[1] > state->limits.output_kill_bytes) {
-              state->output_killed = true;
-              KillJob();
-            }
-            continue;
-          }
-          if (n == 0) {
-            state->eof[which] = true;
-            FinishRunIfDone(state);
-            return;
-          }
-          if (errno == EINTR) continue;
-          if (errno == EAGAIN) break;
+        const std::uint64_t cap =
+            which == 0 ? state->limits.stdout_bytes : state->limits.stderr_bytes;
+        auto read_state = state->capture[which].ReadFrom(state->out[which]->native_handle(), cap);
+        if (state->limits.output_kill_bytes != 0 && !state->output_killed &&
+            state->capture[0].total + state->capture[1].total > state->limits.output_kill_bytes) {
+          state->output_killed = true;
+          KillJob();
+        }
+        if (read_state == OutputCapture::ReadState::kEof) {
           state->eof[which] = true;
           FinishRunIfDone(state);
           return;
@@ -571,24 +562,24 @@ void Sandbox::ReadOutput(const std::shared_ptr<RunState>& state, int which) {
 }
 
 void Sandbox::WriteStdin(const std::shared_ptr<RunState>& state) {
-  state->in->async_wait(
-      asio::posix::stream_descriptor::wait_write,
-      asio::bind_executor(strand_, [this, state](boost::system::error_code ec) {
-        if (ec || !state->in) return;
-        const std::string& data = state->options.stdin_data;
-        while (state->stdin_offset < data.size()) {
-          ssize_t n = ::write(state->in->native_handle(), data.data() + state->stdin_offset,
-                              data.size() - state->stdin_offset);
-          if (n > 0) {
-            state->stdin_offset += static_cast<std::size_t>(n);
-            continue;
-          }
-          if (n < 0 && errno == EINTR) continue;
-          if (n < 0 && errno == EAGAIN) return WriteStdin(state);
-          break;  // EPIPE: the command stopped reading
-        }
-        state->in.reset();  // EOF for the command
-      }));
+  state->in->async_wait(asio::posix::stream_descriptor::wait_write,
+                        asio::bind_executor(strand_, [this, state](boost::system::error_code ec) {
+                          if (ec || !state->in) return;
+                          const std::string& data = state->options.stdin_data;
+                          while (state->stdin_offset < data.size()) {
+                            ssize_t n = ::write(state->in->native_handle(),
+                                                data.data() + state->stdin_offset,
+                                                data.size() - state->stdin_offset);
+                            if (n > 0) {
+                              state->stdin_offset += static_cast<std::size_t>(n);
+                              continue;
+                            }
+                            if (n < 0 && errno == EINTR) continue;
+                            if (n < 0 && errno == EAGAIN) return WriteStdin(state);
+                            break;  // EPIPE: the command stopped reading
+                          }
+                          state->in.reset();  // EOF for the command
+                        }));
 }
 
 void Sandbox::FinishRunIfDone(const std::shared_ptr<RunState>& state) {
@@ -600,7 +591,8 @@ void Sandbox::FinishRunIfDone(const std::shared_ptr<RunState>& state) {
   state->out[1].reset();
   const JobExit& e = state->exit;
   RunResult r;
-  r.wall_time_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - state->start).count();
+  r.wall_time_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - state->start).count();
   bool oom = false;
   if (cgroup_ && e.sandbox_error.empty()) {
     auto n = cgroup_->OomKillCount();
@@ -609,8 +601,8 @@ void Sandbox::FinishRunIfDone(const std::shared_ptr<RunState>& state) {
       oom_kills_ = *n;
     }
   }
-  r.verdict = DecideVerdict(e, state->timed_out, state->output_killed, oom, state->limits.cpu_time_s,
-                            &r.violation_syscall);
+  r.verdict = DecideVerdict(e, state->timed_out, state->output_killed, oom,
+                            state->limits.cpu_time_s, &r.violation_syscall);
   if (r.verdict == Verdict::kSandboxError) {
     r.error = e.sandbox_error;
   } else {
@@ -620,12 +612,12 @@ void Sandbox::FinishRunIfDone(const std::shared_ptr<RunState>& state) {
   }
   r.cpu_time_s = e.cpu_time_s;
   r.peak_memory_bytes = e.peak_memory_bytes;
-  r.stdout_data = std::move(state->data[0]);
-  r.stderr_data = std::move(state->data[1]);
-  r.stdout_truncated = state->truncated[0];
-  r.stderr_truncated = state->truncated[1];
-  r.stdout_total_bytes = state->total[0];
-  r.stderr_total_bytes = state->total[1];
+  r.stdout_data = std::move(state->capture[0].data);
+  r.stderr_data = std::move(state->capture[1].data);
+  r.stdout_truncated = state->capture[0].truncated;
+  r.stderr_truncated = state->capture[1].truncated;
+  r.stdout_total_bytes = state->capture[0].total;
+  r.stderr_total_bytes = state->capture[1].total;
   r.warnings = warnings_;
   auto handler = std::move(state->handler);
   handler(std::move(r));

@@ -13,7 +13,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/strand.hpp>
-
 #include <functional>
 #include <map>
 #include <memory>
@@ -31,11 +30,11 @@
 namespace toolgym::sandbox {
 
 struct RunOptions {
-  std::vector<std::string> argv;  // argv[0] is looked up in the command's PATH
-  std::string stdin_data;         // given on stdin, then EOF
+  std::vector<std::string> argv;           // argv[0] is looked up in the command's PATH
+  std::string stdin_data;                  // given on stdin, then EOF
   std::map<std::string, std::string> env;  // added to SandboxConfig::env
-  std::string cwd;                // default: the workspace
-  std::optional<Limits> limits;   // default: SandboxConfig::limits
+  std::string cwd;                         // default: the workspace
+  std::optional<Limits> limits;            // default: SandboxConfig::limits
 };
 
 // A long-lived process in the sandbox with caller-provided fds (used by Session). The job's
@@ -51,8 +50,8 @@ struct JobExit {
   double cpu_time_s = 0;
   std::uint64_t peak_memory_bytes = 0;
   bool sigxcpu = false, sigxfsz = false;
-  std::string violation;   // seccomp violation that killed the tree
-  std::string exec_error;  // "execve: ENOENT (No such file or directory)"
+  std::string violation;      // seccomp violation that killed the tree
+  std::string exec_error;     // "execve: ENOENT (No such file or directory)"
   std::string sandbox_error;  // the init failed; the sandbox is unusable until restarted
 };
 

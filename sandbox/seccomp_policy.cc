@@ -23,16 +23,46 @@ namespace {
 
 // Escape-class syscalls (METHODS.md): never needed by a task, dangerous to the host.
 constexpr const char* kKillSyscalls[] = {
-    "ptrace",          "process_vm_readv", "process_vm_writev", "pidfd_getfd",
-    "mount",           "umount2",          "pivot_root",        "chroot",
-    "unshare",         "setns",            "fsopen",            "fsconfig",
-    "fsmount",         "move_mount",       "fspick",            "open_tree",
-    "mount_setattr",   "bpf",              "userfaultfd",       "add_key",
-    "request_key",     "keyctl",           "init_module",       "finit_module",
-    "delete_module",   "kexec_load",       "kexec_file_load",   "reboot",
-    "open_by_handle_at", "clock_settime",  "settimeofday",      "swapon",
-    "swapoff",         "acct",             "iopl",              "ioperm",
-    "modify_ldt",      "lookup_dcookie",   "vhangup",           "quotactl",
+    "ptrace",
+    "process_vm_readv",
+    "process_vm_writev",
+    "pidfd_getfd",
+    "mount",
+    "umount2",
+    "pivot_root",
+    "chroot",
+    "unshare",
+    "setns",
+    "fsopen",
+    "fsconfig",
+    "fsmount",
+    "move_mount",
+    "fspick",
+    "open_tree",
+    "mount_setattr",
+    "bpf",
+    "userfaultfd",
+    "add_key",
+    "request_key",
+    "keyctl",
+    "init_module",
+    "finit_module",
+    "delete_module",
+    "kexec_load",
+    "kexec_file_load",
+    "reboot",
+    "open_by_handle_at",
+    "clock_settime",
+    "settimeofday",
+    "swapon",
+    "swapoff",
+    "acct",
+    "iopl",
+    "ioperm",
+    "modify_ldt",
+    "lookup_dcookie",
+    "vhangup",
+    "quotactl",
     "quotactl_fd",
 };
 
@@ -55,13 +85,16 @@ constexpr ErrnoRule kErrnoSyscalls[] = {
 };
 
 constexpr std::uint64_t kNamespaceCloneFlags[] = {
-    CLONE_NEWNS, CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC,
-    CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET,
+    CLONE_NEWNS,   CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC,
+    CLONE_NEWUSER, CLONE_NEWPID,    CLONE_NEWNET,
 };
 
 // personality() flags that weaken the process (no ASLR, executable data...).
 constexpr std::uint64_t kUnsafePersonality[] = {
-    ADDR_NO_RANDOMIZE, READ_IMPLIES_EXEC, ADDR_COMPAT_LAYOUT, MMAP_PAGE_ZERO,
+    ADDR_NO_RANDOMIZE,
+    READ_IMPLIES_EXEC,
+    ADDR_COMPAT_LAYOUT,
+    MMAP_PAGE_ZERO,
 };
 
 struct CtxDeleter {
@@ -90,7 +123,8 @@ std::vector<SeccompRuleInfo> DescribeSeccompPolicy(const SeccompOptions& options
   rules.push_back({"clone", "flags & any CLONE_NEW*", kill});
   rules.push_back({"ioctl", "(cmd & 0xffffffff) == TIOCSTI", kill});
   rules.push_back({"ioctl", "(cmd & 0xffffffff) == TIOCLINUX", kill});
-  for (const ErrnoRule& r : kErrnoSyscalls) rules.push_back({r.name, "", "errno " + ErrName(r.err)});
+  for (const ErrnoRule& r : kErrnoSyscalls)
+    rules.push_back({r.name, "", "errno " + ErrName(r.err)});
   rules.push_back({"personality",
                    "ADDR_NO_RANDOMIZE, READ_IMPLIES_EXEC, ADDR_COMPAT_LAYOUT or MMAP_PAGE_ZERO "
                    "(except the 0xffffffff query)",
@@ -169,8 +203,8 @@ int InstallSeccompBpf(const std::string& bpf, int* err) {
   sock_fprog prog{};
   prog.len = static_cast<unsigned short>(bpf.size() / sizeof(sock_filter));
   prog.filter = reinterpret_cast<sock_filter*>(const_cast<char*>(bpf.data()));
-  long fd = ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER,
-                      &prog);
+  long fd =
+      ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
   if (fd < 0) *err = errno;
   return static_cast<int>(fd);
 }

@@ -7,12 +7,12 @@
 
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/post.hpp>
-
 #include <chrono>
 #include <future>
 #include <sstream>
 
 #include "common/check.h"
+#include "sandbox/output_capture.h"
 
 namespace toolgym::sandbox {
 namespace asio = boost::asio;
@@ -76,9 +76,7 @@ struct Session::Pending {
   double timeout_s = 0;
   ExecHandler handler;
   std::string nonce;
-  std::string data[2];
-  std::uint64_t total[2] = {0, 0};
-  bool truncated[2] = {false, false};
+  OutputCapture capture[2];
   asio::steady_timer timer;
   bool timed_out = false;
   bool output_killed = false;
@@ -138,7 +136,8 @@ Status Session::StartShell() {
   shell_alive_ = true;
   // Restore the state of the previous shell (after a restart or in a fork).
   std::string preamble;
-  if (cwd_ != sandbox_->config().workspace_path) preamble += "cd -- " + AnsiCQuote(cwd_) + " 2>/dev/null\n";
+  if (cwd_ != sandbox_->config().workspace_path)
+    preamble += "cd -- " + AnsiCQuote(cwd_) + " 2>/dev/null\n";
   preamble += RestorableExports(exported_);
   if (!preamble.empty()) {
     Status st = WriteAll(stdin_->native_handle(), preamble);
@@ -185,7 +184,8 @@ void Session::DoExec(std::shared_ptr<Pending> p) {
   if (pending_ && pending_ != p) return fail_now("session busy: a command is already running");
   if (p->command.find('\0') != std::string::npos) return fail_now("command contains a NUL byte");
   if (!shell_alive_) {
-    if (Status st = StartShell(); !st.ok()) return fail_now("cannot start the shell: " + st.message());
+    if (Status st = StartShell(); !st.ok())
+      return fail_now("cannot start the shell: " + st.message());
   }
   pending_ = p;
   p->limits = sandbox_->config().limits;
@@ -193,9 +193,9 @@ void Session::DoExec(std::shared_ptr<Pending> p) {
   p->start = std::chrono::steady_clock::now();
   const std::string script = "__tg_cmd=" + AnsiCQuote(p->command) +
                              "\n{ eval \"$__tg_cmd\"\n} </dev/null 3>&-\n__tg_rc=$?\n"
-                             "{ printf '\\nB%s\\n%d\\n%s\\n' '" + p->nonce +
-                             "' \"$__tg_rc\" \"$PWD\"; export -p; printf 'E%s\\n' '" + p->nonce +
-                             "'; } >&3\n";
+                             "{ printf '\\nB%s\\n%d\\n%s\\n' '" +
+                             p->nonce + "' \"$__tg_rc\" \"$PWD\"; export -p; printf 'E%s\\n' '" +
+                             p->nonce + "'; } >&3\n";
   if (Status st = WriteAll(stdin_->native_handle(), script); !st.ok()) {
     // The shell died between commands; its exit handler restarts it and sends this again.
     p->resend = true;
@@ -205,11 +205,12 @@ void Session::DoExec(std::shared_ptr<Pending> p) {
   const double timeout = p->timeout_s > 0 ? p->timeout_s : p->limits.wall_time_s;
   p->timer.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
       std::chrono::duration<double>(timeout)));
-  p->timer.async_wait(asio::bind_executor(sandbox_->strand(), [this, p](boost::system::error_code ec) {
-    if (ec || pending_ != p) return;
-    p->timed_out = true;
-    sandbox_->KillJob();  // the shell and everything it started; OnShellExit completes
-  }));
+  p->timer.async_wait(
+      asio::bind_executor(sandbox_->strand(), [this, p](boost::system::error_code ec) {
+        if (ec || pending_ != p) return;
+        p->timed_out = true;
+        sandbox_->KillJob();  // the shell and everything it started; OnShellExit completes
+      }));
   WaitStatus(p);
   WaitOutput(p, 0);
   WaitOutput(p, 1);
@@ -217,68 +218,60 @@ void Session::DoExec(std::shared_ptr<Pending> p) {
 
 void Session::Drain(int which, Pending& p) {
   if (!out_[which]) return;
-  const int fd = out_[which]->native_handle();
   const std::uint64_t cap = which == 0 ? p.limits.stdout_bytes : p.limits.stderr_bytes;
-  char buf[65536];
-  for (int i = 0; i < 16; ++i) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;
-    p.total[which] += static_cast<std::uint64_t>(n);
-    std::string& d = p.data[which];
-    if (d.size() < cap) d.append(buf, std::min<std::size_t>(static_cast<std::size_t>(n), cap - d.size()));
-    if (p.total[which] > cap) p.truncated[which] = true;
-    if (p.limits.output_kill_bytes != 0 && !p.output_killed &&
-        p.total[0] + p.total[1] > p.limits.output_kill_bytes) {
-      p.output_killed = true;
-      sandbox_->KillJob();
-    }
+  p.capture[which].ReadFrom(out_[which]->native_handle(), cap);
+  if (p.limits.output_kill_bytes != 0 && !p.output_killed &&
+      p.capture[0].total + p.capture[1].total > p.limits.output_kill_bytes) {
+    p.output_killed = true;
+    sandbox_->KillJob();
   }
 }
 
 void Session::WaitOutput(std::shared_ptr<Pending> p, int which) {
   const std::uint64_t gen = generation_;
-  out_[which]->async_wait(asio::posix::stream_descriptor::wait_read,
-                          asio::bind_executor(sandbox_->strand(), [this, p, which, gen](boost::system::error_code ec) {
-                            if (ec || pending_ != p || gen != generation_ || !shell_alive_) return;
-                            Drain(which, *p);
-                            if (pending_ == p && shell_alive_) WaitOutput(p, which);
-                          }));
+  out_[which]->async_wait(
+      asio::posix::stream_descriptor::wait_read,
+      asio::bind_executor(sandbox_->strand(), [this, p, which, gen](boost::system::error_code ec) {
+        if (ec || pending_ != p || gen != generation_ || !shell_alive_) return;
+        Drain(which, *p);
+        if (pending_ == p && shell_alive_) WaitOutput(p, which);
+      }));
 }
 
 void Session::WaitStatus(std::shared_ptr<Pending> p) {
   const std::uint64_t gen = generation_;
-  status_->async_wait(asio::posix::stream_descriptor::wait_read,
-                      asio::bind_executor(sandbox_->strand(), [this, p, gen](boost::system::error_code ec) {
-                        if (ec || pending_ != p || gen != generation_ || !shell_alive_) return;
-                        char buf[8192];
-                        for (;;) {
-                          ssize_t n = ::read(status_->native_handle(), buf, sizeof buf);
-                          if (n > 0) {
-                            status_buf_.append(buf, static_cast<size_t>(n));
-                            continue;
-                          }
-                          if (n < 0 && errno == EINTR) continue;
-                          if (n == 0) return;  // shell gone: OnShellExit completes
-                          break;
-                        }
-                        const std::string begin = "\nB" + p->nonce + "\n";
-                        const std::string end = "E" + p->nonce + "\n";
-                        auto b = status_buf_.find(begin);
-                        auto e = b == std::string::npos ? std::string::npos : status_buf_.find(end, b);
-                        if (e == std::string::npos) return WaitStatus(p);
-                        std::string rec = status_buf_.substr(b + begin.size(), e - b - begin.size());
-                        status_buf_.erase(0, e + end.size());
-                        auto nl1 = rec.find('\n');
-                        auto nl2 = rec.find('\n', nl1 + 1);
-                        p->exit_code = std::atoi(rec.substr(0, nl1).c_str());
-                        cwd_ = rec.substr(nl1 + 1, nl2 - nl1 - 1);
-                        exported_ = rec.substr(nl2 + 1);
-                        // Output written before the status record is already in the pipes.
-                        Drain(0, *p);
-                        Drain(1, *p);
-                        if (pending_ == p) Complete(p, false);
-                      }));
+  status_->async_wait(
+      asio::posix::stream_descriptor::wait_read,
+      asio::bind_executor(sandbox_->strand(), [this, p, gen](boost::system::error_code ec) {
+        if (ec || pending_ != p || gen != generation_ || !shell_alive_) return;
+        char buf[8192];
+        for (;;) {
+          ssize_t n = ::read(status_->native_handle(), buf, sizeof buf);
+          if (n > 0) {
+            status_buf_.append(buf, static_cast<size_t>(n));
+            continue;
+          }
+          if (n < 0 && errno == EINTR) continue;
+          if (n == 0) return;  // shell gone: OnShellExit completes
+          break;
+        }
+        const std::string begin = "\nB" + p->nonce + "\n";
+        const std::string end = "E" + p->nonce + "\n";
+        auto b = status_buf_.find(begin);
+        auto e = b == std::string::npos ? std::string::npos : status_buf_.find(end, b);
+        if (e == std::string::npos) return WaitStatus(p);
+        std::string rec = status_buf_.substr(b + begin.size(), e - b - begin.size());
+        status_buf_.erase(0, e + end.size());
+        auto nl1 = rec.find('\n');
+        auto nl2 = rec.find('\n', nl1 + 1);
+        p->exit_code = std::atoi(rec.substr(0, nl1).c_str());
+        cwd_ = rec.substr(nl1 + 1, nl2 - nl1 - 1);
+        exported_ = rec.substr(nl2 + 1);
+        // Output written before the status record is already in the pipes.
+        Drain(0, *p);
+        Drain(1, *p);
+        if (pending_ == p) Complete(p, false);
+      }));
 }
 
 void Session::OnShellExit(JobExit e) {
@@ -299,14 +292,22 @@ void Session::OnShellExit(JobExit e) {
   Verdict v;
   std::string violation;
   const bool signaled = WIFSIGNALED(e.wait_status);
-  if (!e.sandbox_error.empty()) v = Verdict::kSandboxError;
-  else if (!e.violation.empty()) v = Verdict::kSeccompViolation, violation = e.violation;
-  else if (signaled && WTERMSIG(e.wait_status) == SIGSYS) v = Verdict::kSeccompViolation, violation = "foreign syscall ABI (i386 int 0x80 or x32)";
-  else if (p->timed_out) v = Verdict::kWallTimeLimit;
-  else if (p->output_killed || e.sigxfsz) v = Verdict::kOutputLimit;
-  else if (e.sigxcpu) v = Verdict::kCpuTimeLimit;
-  else if (signaled) v = Verdict::kSignaled;
-  else v = WEXITSTATUS(e.wait_status) == 0 ? Verdict::kOk : Verdict::kNonzeroExit;
+  if (!e.sandbox_error.empty())
+    v = Verdict::kSandboxError;
+  else if (!e.violation.empty())
+    v = Verdict::kSeccompViolation, violation = e.violation;
+  else if (signaled && WTERMSIG(e.wait_status) == SIGSYS)
+    v = Verdict::kSeccompViolation, violation = "foreign syscall ABI (i386 int 0x80 or x32)";
+  else if (p->timed_out)
+    v = Verdict::kWallTimeLimit;
+  else if (p->output_killed || e.sigxfsz)
+    v = Verdict::kOutputLimit;
+  else if (e.sigxcpu)
+    v = Verdict::kCpuTimeLimit;
+  else if (signaled)
+    v = Verdict::kSignaled;
+  else
+    v = WEXITSTATUS(e.wait_status) == 0 ? Verdict::kOk : Verdict::kNonzeroExit;
   p->exit_code = WIFEXITED(e.wait_status) ? WEXITSTATUS(e.wait_status) : -1;
   Status restart = StartShell();
   RunResult r;
@@ -314,40 +315,38 @@ void Session::OnShellExit(JobExit e) {
   r.violation_syscall = violation;
   r.term_signal = signaled ? WTERMSIG(e.wait_status) : 0;
   r.error = !e.sandbox_error.empty() ? e.sandbox_error : e.exec_error;
-  if (!restart.ok()) r.error += (r.error.empty() ? "" : "; ") + ("shell restart failed: " + restart.message());
+  if (!restart.ok())
+    r.error += (r.error.empty() ? "" : "; ") + ("shell restart failed: " + restart.message());
   pending_.reset();
   p->timer.cancel();
-  r.exit_code = p->exit_code;
-  r.wall_time_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - p->start).count();
-  r.stdout_data = std::move(p->data[0]);
-  r.stderr_data = std::move(p->data[1]);
-  r.stdout_truncated = p->truncated[0];
-  r.stderr_truncated = p->truncated[1];
-  r.stdout_total_bytes = p->total[0];
-  r.stderr_total_bytes = p->total[1];
+  FillResult(*p, r);
   r.shell_restarted = true;
-  r.warnings = sandbox_->warnings();
   p->handler(std::move(r));
+}
+
+void Session::FillResult(Pending& p, RunResult& r) {
+  r.exit_code = p.exit_code;
+  r.wall_time_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - p.start).count();
+  r.stdout_data = std::move(p.capture[0].data);
+  r.stderr_data = std::move(p.capture[1].data);
+  r.stdout_truncated = p.capture[0].truncated;
+  r.stderr_truncated = p.capture[1].truncated;
+  r.stdout_total_bytes = p.capture[0].total;
+  r.stderr_total_bytes = p.capture[1].total;
+  r.warnings = sandbox_->warnings();
 }
 
 void Session::Complete(std::shared_ptr<Pending> p, bool restarted) {
   pending_.reset();
   p->timer.cancel();
   boost::system::error_code ec;
-  for (auto* d : {&out_[0], &out_[1], &status_}) if (*d) (*d)->cancel(ec);
+  for (auto* d : {&out_[0], &out_[1], &status_})
+    if (*d) (*d)->cancel(ec);
   RunResult r;
   r.verdict = p->output_killed ? Verdict::kOutputLimit
                                : (p->exit_code == 0 ? Verdict::kOk : Verdict::kNonzeroExit);
-  r.exit_code = p->exit_code;
-  r.wall_time_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - p->start).count();
-  r.stdout_data = std::move(p->data[0]);
-  r.stderr_data = std::move(p->data[1]);
-  r.stdout_truncated = p->truncated[0];
-  r.stderr_truncated = p->truncated[1];
-  r.stdout_total_bytes = p->total[0];
-  r.stderr_total_bytes = p->total[1];
+  FillResult(*p, r);
   r.shell_restarted = restarted;
-  r.warnings = sandbox_->warnings();
   p->handler(std::move(r));
 }
 

@@ -14,7 +14,6 @@
 
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
-
 #include <functional>
 #include <memory>
 #include <string>
@@ -59,6 +58,7 @@ class Session {
   void WaitOutput(std::shared_ptr<Pending> p, int which);
   void Drain(int which, Pending& p);
   void Complete(std::shared_ptr<Pending> p, bool restarted);
+  void FillResult(Pending& p, RunResult& r);
 
   std::unique_ptr<Sandbox> sandbox_;
   std::unique_ptr<boost::asio::posix::stream_descriptor> stdin_, out_[2], status_;

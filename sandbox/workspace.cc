@@ -97,15 +97,15 @@ Status ReadDirRecursive(int dirfd, const std::string& prefix, std::uint64_t max_
 
 Status ValidateRelativePath(const std::string& path) {
   if (path.empty()) return InvalidArgumentError("workspace path is empty");
-  if (path.front() == '/') return InvalidArgumentError("workspace path '{}' must be relative", path);
+  if (path.front() == '/')
+    return InvalidArgumentError("workspace path '{}' must be relative", path);
   if (path.find('\0') != std::string::npos)
     return InvalidArgumentError("workspace path contains a NUL byte");
   std::stringstream ss(path);
   std::string part;
   while (std::getline(ss, part, '/')) {
     if (part.empty() || part == "." || part == "..")
-      return InvalidArgumentError("workspace path '{}' has an empty, '.' or '..' component",
-                                  path);
+      return InvalidArgumentError("workspace path '{}' has an empty, '.' or '..' component", path);
   }
   if (path.back() == '/') return InvalidArgumentError("workspace path '{}' ends with '/'", path);
   return OkStatus();

@@ -1,13 +1,12 @@
 // Sandbox lifecycle: the host's death kills the whole tree, and hosts without the needed
 // features get a refusal that names the missing feature (never an unsandboxed run).
 #include <dirent.h>
+#include <gtest/gtest.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <chrono>
 #include <fstream>
