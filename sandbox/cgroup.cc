@@ -1,10 +1,14 @@
 #include "sandbox/cgroup.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
+#include <mutex>
 #include <sstream>
 
 #include "sandbox/fd.h"
@@ -48,9 +52,45 @@ Status MakeDir(const std::string& p, std::vector<std::string>* created) {
   return ErrnoError("mkdir " + p, errno);
 }
 
+// Removes the per-process directories ("toolgym-<pid>") of toolgym processes that are gone, e.g.
+// after a crash. Their sandboxes died with them (each init exits when its host does), so the
+// leaf cgroups are empty and rmdir succeeds; a directory still in use fails with EBUSY and stays.
+void RemoveStaleGroups(const std::string& parent) {
+  DIR* d = ::opendir(parent.c_str());
+  if (d == nullptr) return;
+  std::vector<std::string> stale;
+  while (dirent* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    if (!name.starts_with("toolgym-")) continue;
+    char* end = nullptr;
+    long pid = std::strtol(name.c_str() + 8, &end, 10);
+    if (*end != '\0' || pid <= 0 || pid == ::getpid()) continue;
+    if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)
+      stale.push_back(parent + "/" + name);
+  }
+  ::closedir(d);
+  for (const std::string& dir : stale) {
+    if (DIR* sub = ::opendir(dir.c_str())) {
+      std::vector<std::string> leaves;
+      while (dirent* e = ::readdir(sub))
+        if (e->d_type == DT_DIR && e->d_name[0] != '.') leaves.push_back(dir + "/" + e->d_name);
+      ::closedir(sub);
+      for (const std::string& leaf : leaves) ::rmdir(leaf.c_str());
+    }
+    ::rmdir(dir.c_str());
+  }
+}
+
 }  // namespace
 
 StatusOr<std::unique_ptr<Cgroup>> Cgroup::Create(const std::string& name) {
+  static std::once_flag cleaned;
+  std::call_once(cleaned, [] {
+    for (const std::string& parent :
+         {std::string(kRoot) + "/memory" + OwnPath("memory"),
+          std::string(kRoot) + "/pids" + OwnPath("pids"), std::string(kRoot) + OwnPath("")})
+      RemoveStaleGroups(parent);
+  });
   std::unique_ptr<Cgroup> cg(new Cgroup());
   const std::string group = "toolgym-" + std::to_string(::getpid());
   const std::string v1_mem = std::string(kRoot) + "/memory";
