@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <sstream>
 
@@ -128,12 +129,10 @@ StatusOr<std::unique_ptr<Cgroup>> Cgroup::Create(const std::string& name) {
 
 Cgroup::~Cgroup() {
   if (oom_fd_ >= 0) ::close(oom_fd_);
+  if (stat_fd_ >= 0) ::close(stat_fd_);
   for (const std::string& dir : created_) ::rmdir(dir.c_str());
-  // The per-process parent goes when its last sandbox does (EBUSY otherwise: ignored).
-  for (const std::string& dir : created_) {
-    auto slash = dir.rfind('/');
-    if (slash != std::string::npos) ::rmdir(dir.substr(0, slash).c_str());
-  }
+  // The per-process parent ("toolgym-<pid>") stays: removing it when it looks empty races with a
+  // concurrent Create in this process. RemoveStaleGroups removes it after the process is gone.
 }
 
 Status Cgroup::AddProcess(pid_t pid) {
@@ -172,6 +171,23 @@ StatusOr<std::uint64_t> Cgroup::OomKillCount() const {
   auto pos = text.find("oom_kill ");
   if (pos == std::string::npos) return std::uint64_t{0};
   return static_cast<std::uint64_t>(std::stoull(text.substr(pos + 9)));
+}
+
+StatusOr<std::uint64_t> Cgroup::ShmemBytes() const {
+  if (stat_fd_ < 0) {
+    const std::string path = memory_dir_ + "/memory.stat";
+    const_cast<Cgroup*>(this)->stat_fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (stat_fd_ < 0) return ErrnoError("open " + path, errno);
+  }
+  char buf[8192];
+  ssize_t n = ::pread(stat_fd_, buf, sizeof buf - 1, 0);
+  if (n < 0) return ErrnoError("read memory.stat", errno);
+  buf[n] = '\0';
+  // "shmem N" is the first or a later line; v1 and v2 both name it so.
+  const char* p = std::strstr(buf, "shmem ");
+  while (p != nullptr && p != buf && p[-1] != '\n') p = std::strstr(p + 1, "shmem ");
+  if (p == nullptr) return std::uint64_t{0};
+  return static_cast<std::uint64_t>(std::strtoull(p + 6, nullptr, 10));
 }
 
 std::string Cgroup::Describe() const {

@@ -26,6 +26,8 @@ class Cgroup {
   Status AddProcess(pid_t pid);
   Status SetMemoryLimit(std::uint64_t bytes);  // 0: no limit
   Status SetPidsLimit(std::uint64_t count);    // 0: no limit
+  // Bytes of tmpfs files (shmem) charged to this cgroup.
+  StatusOr<std::uint64_t> ShmemBytes() const;
   // How many times the OOM killer has fired in this cgroup so far.
   StatusOr<std::uint64_t> OomKillCount() const;
   bool v2() const { return v2_; }
@@ -37,7 +39,9 @@ class Cgroup {
   std::string memory_dir_;            // v1 memory hierarchy, or the v2 directory
   std::string pids_dir_;              // v1 pids hierarchy, or the v2 directory
   std::vector<std::string> created_;  // leaf first, for removal
-  int oom_fd_ = -1;  // memory.oom_control / memory.events, kept open: read after every command
+  int oom_fd_ = -1;
+  int stat_fd_ = -1;  // memory.stat, kept open: read before every command  // memory.oom_control /
+                      // memory.events, kept open: read after every command
 };
 
 }  // namespace toolgym::sandbox

@@ -22,9 +22,11 @@ const char* NetworkModeName(NetworkMode mode);
 
 // Per-command resource limits. 0 means "no limit" for the byte and count limits.
 struct Limits {
-  double wall_time_s = 10.0;                       // enforced by the parent (timer + kill)
-  double cpu_time_s = 10.0;                        // RLIMIT_CPU per process (SIGXCPU then SIGKILL)
-  std::uint64_t memory_bytes = 512ull << 20;       // cgroup memory limit of the whole tree
+  double wall_time_s = 10.0;  // enforced by the parent (timer + kill)
+  double cpu_time_s = 10.0;   // RLIMIT_CPU per process (SIGXCPU then SIGKILL)
+  // Memory of the whole process tree and the files it writes during the command (cgroup).
+  // Files earlier commands left in the workspace are not counted against it.
+  std::uint64_t memory_bytes = 512ull << 20;
   std::uint64_t address_space_bytes = 4ull << 30;  // RLIMIT_AS per process
   std::uint64_t max_processes = 128;               // RLIMIT_NPROC (own uid) and pids cgroup
   std::uint64_t file_size_bytes = 64ull << 20;     // RLIMIT_FSIZE

@@ -44,7 +44,13 @@ StatusOr<Pipe> MakePipe();
 
 Status SetNonBlocking(int fd, bool on);
 
-// Writes all of `data` (blocking fd), retrying on EINTR.
+// write(2) that cannot raise SIGPIPE in the host: a command that closes its end of a pipe makes
+// the write fail with EPIPE instead of killing the whole host process. SIGPIPE is blocked on the
+// calling thread only for the call, and a SIGPIPE it caused is consumed (the way libcurl does
+// it), so the process's own disposition is left alone.
+ssize_t WriteNoSigpipe(int fd, const void* data, size_t size);
+
+// Writes all of `data` (blocking fd), retrying on EINTR; never raises SIGPIPE.
 Status WriteAll(int fd, std::string_view data);
 // Reads a whole small file (e.g. under /proc or /sys).
 StatusOr<std::string> ReadSmallFile(const std::string& path);

@@ -15,6 +15,8 @@
 #include <filesystem>
 #include <mutex>
 
+#include "sandbox/protocol.h"
+
 #ifndef TOOLGYM_SANDBOX_INIT_BUILD_PATH
 #define TOOLGYM_SANDBOX_INIT_BUILD_PATH ""
 #endif
@@ -112,6 +114,14 @@ StatusOr<LaunchedInit> LaunchInit(const LaunchSpec& spec) {
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
     return ErrnoError("socketpair", errno);
   UniqueFd host_end(sv[0]), init_end(sv[1]);
+  // A SOCK_SEQPACKET message must fit the send buffer whole; the default (~208 KiB) is below
+  // protocol::kMaxMessageBytes. As root, *FORCE sets it past net.core.wmem_max.
+  for (int fd : sv) {
+    const int size = 2 * static_cast<int>(protocol::kMaxMessageBytes);
+    if (::setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size) != 0 ||
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) != 0)
+      return ErrnoError("setsockopt control socket buffers", errno);
+  }
   TG_ASSIGN_OR_RETURN(Pipe go, MakePipe());
 
   // Everything the child does before execve must be async-signal-safe: the host may be

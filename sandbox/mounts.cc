@@ -103,6 +103,13 @@ bool IsDirty(const char* path) {
 Status BuildRoot(const RootSpec& spec) {
   // Nothing we mount may propagate back to the host, and nothing the host mounts may appear.
   TG_RETURN_IF_ERROR(Mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, "", "make / private"));
+  // Sources of extra binds may lie under /tmp, which the new root's tmpfs is about to cover:
+  // hold them by O_PATH fds and bind from /proc/self/fd/N.
+  std::vector<UniqueFd> bind_sources;
+  for (const auto& [host, inside] : spec.ro_binds) {
+    bind_sources.emplace_back(::open(host.c_str(), O_PATH | O_CLOEXEC));
+    if (!bind_sources.back().valid()) return ErrnoError("open bind source " + host, errno);
+  }
   TG_RETURN_IF_ERROR(
       Mount("tmpfs", kNewRoot, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=4m", "root tmpfs"));
 
@@ -123,8 +130,9 @@ Status BuildRoot(const RootSpec& spec) {
       TG_RETURN_IF_ERROR(BindReadOnly(top, R(top), false));
     }
   }
-  for (const auto& [host, inside] : spec.ro_binds)
-    TG_RETURN_IF_ERROR(BindReadOnly(host, R(inside), false));
+  for (size_t i = 0; i < spec.ro_binds.size(); ++i)
+    TG_RETURN_IF_ERROR(BindReadOnly("/proc/self/fd/" + std::to_string(bind_sources[i].get()),
+                                    R(spec.ro_binds[i].second), false));
 
   // A minimal /etc: generated identity files plus a few host files programs need to run.
   TG_RETURN_IF_ERROR(MkdirP(R("/etc"), 0755));

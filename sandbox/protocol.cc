@@ -30,6 +30,7 @@ Status Send(int sock, const nlohmann::json& body, std::span<const int> fds) {
     c->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
     std::memcpy(CMSG_DATA(c), fds.data(), sizeof(int) * fds.size());
   }
+  bool grown = false;
   for (;;) {
     ssize_t n = ::sendmsg(sock, &msg, MSG_NOSIGNAL);
     if (n >= 0) return OkStatus();
@@ -39,6 +40,17 @@ Status Send(int sock, const nlohmann::json& body, std::span<const int> fds) {
       ::poll(&p, 1, 1000);
       continue;
     }
+    if (errno == EMSGSIZE && !grown) {
+      // A datagram must fit the send buffer whole; grow it once (FORCE: root may exceed
+      // net.core.wmem_max) and retry. The receiver's buffer is grown by its own side.
+      grown = true;
+      const int size = 2 * static_cast<int>(kMaxMessageBytes);
+      if (::setsockopt(sock, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size) == 0 ||
+          ::setsockopt(sock, SOL_SOCKET, SO_SNDBUF, &size, sizeof size) == 0)
+        continue;
+    }
+    if (errno == EMSGSIZE)
+      return InvalidArgumentError("control message of {} bytes is too large", data.size());
     return ErrnoError("sendmsg on control socket", errno);
   }
 }

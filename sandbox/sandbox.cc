@@ -76,9 +76,12 @@ Verdict DecideVerdict(const JobExit& e, bool timed_out, bool output_killed, bool
     return Verdict::kSeccompViolation;
   }
   if (timed_out) return Verdict::kWallTimeLimit;
-  if (output_killed || e.sigxfsz) return Verdict::kOutputLimit;
+  // A shell reports a child killed by a signal as exit status 128 + signal: `bash -c 'prog'` whose
+  // prog hit RLIMIT_CPU exits 152. Processes the init does not reap itself are seen only so.
+  const int code = WIFEXITED(e.wait_status) ? WEXITSTATUS(e.wait_status) : -1;
+  if (output_killed || e.sigxfsz || code == 128 + SIGXFSZ) return Verdict::kOutputLimit;
   if (oom) return Verdict::kMemoryLimit;
-  if (e.sigxcpu || sig == SIGXCPU ||
+  if (e.sigxcpu || sig == SIGXCPU || code == 128 + SIGXCPU ||
       (sig == SIGKILL && cpu_limit_s > 0 && e.cpu_time_s >= cpu_limit_s))
     return Verdict::kCpuTimeLimit;
   if (signaled) return Verdict::kSignaled;
@@ -193,11 +196,9 @@ Status Sandbox::Start() {
     }
   }
   if (cgroup_) {
-    TG_RETURN_IF_ERROR(cgroup_->SetMemoryLimit(config_.limits.memory_bytes));
     // +1: the init lives in the cgroup too.
     TG_RETURN_IF_ERROR(
         cgroup_->SetPidsLimit(config_.limits.max_processes ? config_.limits.max_processes + 1 : 0));
-    cgroup_memory_ = config_.limits.memory_bytes;
     cgroup_pids_ = config_.limits.max_processes;
     auto ooms = cgroup_->OomKillCount();
     oom_kills_ = ooms.ok() ? *ooms : 0;
@@ -350,11 +351,23 @@ Status Sandbox::StartJob(const JobSpec& spec, std::vector<int> fds, ExitHandler 
   for (const std::string& a : spec.argv)
     if (a.find('\0') != std::string::npos) return InvalidArgumentError("argv contains a NUL byte");
   const Limits& l = spec.limits;
-  if (cgroup_ && (l.memory_bytes != cgroup_memory_ || l.max_processes != cgroup_pids_)) {
-    TG_RETURN_IF_ERROR(cgroup_->SetMemoryLimit(l.memory_bytes));
-    TG_RETURN_IF_ERROR(cgroup_->SetPidsLimit(l.max_processes ? l.max_processes + 1 : 0));
-    cgroup_memory_ = l.memory_bytes;
-    cgroup_pids_ = l.max_processes;
+  if (cgroup_) {
+    // Files the workspace already holds are tmpfs pages charged to this cgroup. The limit is
+    // memory_bytes above them, so a command gets memory_bytes for its processes and for the
+    // files it writes itself, however much earlier commands left in the workspace.
+    std::uint64_t limit = 0;
+    if (l.memory_bytes != 0) {
+      auto shmem = cgroup_->ShmemBytes();
+      limit = l.memory_bytes + (shmem.ok() ? *shmem : 0);
+    }
+    if (limit != cgroup_memory_) {
+      TG_RETURN_IF_ERROR(cgroup_->SetMemoryLimit(limit));
+      cgroup_memory_ = limit;
+    }
+    if (l.max_processes != cgroup_pids_) {
+      TG_RETURN_IF_ERROR(cgroup_->SetPidsLimit(l.max_processes ? l.max_processes + 1 : 0));
+      cgroup_pids_ = l.max_processes;
+    }
   }
   json req = {{"type", "spawn"},
               {"argv", spec.argv},
@@ -367,7 +380,8 @@ Status Sandbox::StartJob(const JobSpec& spec, std::vector<int> fds, ExitHandler 
                 {"fsize", l.file_size_bytes},
                 {"nofile", l.open_files}}}};
   if (Status st = protocol::Send(init_.control.get(), req, fds); !st.ok()) {
-    broken_ = true;
+    // A request refused before anything was sent (too large) leaves the sandbox as it was.
+    if (st.code() != StatusCode::kInvalidArgument) broken_ = true;
     return st.WithContext("sending spawn to sandbox init");
   }
   job_ = std::make_shared<ActiveJob>();
@@ -567,9 +581,9 @@ void Sandbox::WriteStdin(const std::shared_ptr<RunState>& state) {
                           if (ec || !state->in) return;
                           const std::string& data = state->options.stdin_data;
                           while (state->stdin_offset < data.size()) {
-                            ssize_t n = ::write(state->in->native_handle(),
-                                                data.data() + state->stdin_offset,
-                                                data.size() - state->stdin_offset);
+                            ssize_t n = WriteNoSigpipe(state->in->native_handle(),
+                                                       data.data() + state->stdin_offset,
+                                                       data.size() - state->stdin_offset);
                             if (n > 0) {
                               state->stdin_offset += static_cast<std::size_t>(n);
                               continue;

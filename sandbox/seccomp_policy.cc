@@ -147,6 +147,9 @@ StatusOr<std::string> BuildSeccompBpf(const SeccompOptions& options, NetworkMode
                            "set bad-arch action"));
   // The filter is exported, not loaded by libseccomp; NNP is set by the launcher itself.
   TG_RETURN_IF_ERROR(Check(seccomp_attr_set(c, SCMP_FLTATR_CTL_NNP, 0), "set NNP attribute"));
+  // A binary tree of syscall numbers instead of a linear chain: every syscall of the command
+  // runs through this filter.
+  (void)seccomp_attr_set(c, SCMP_FLTATR_CTL_OPTIMIZE, 2);
   const std::uint32_t kill = options.kill_on_violation ? SCMP_ACT_NOTIFY : SCMP_ACT_ERRNO(EPERM);
 
   auto add = [&](const char* name, std::uint32_t action, unsigned count,
@@ -168,14 +171,16 @@ StatusOr<std::string> BuildSeccompBpf(const SeccompOptions& options, NetworkMode
   }
   for (const ErrnoRule& r : kErrnoSyscalls)
     TG_RETURN_IF_ERROR(add(r.name, SCMP_ACT_ERRNO(static_cast<std::uint32_t>(r.err)), 0, nullptr));
+  // Refuse any persona with an unsafe flag except the 0xffffffff query. libseccomp 2.5 allows one
+  // comparison per argument, so "flag set and not all ones" becomes, for each other bit b of the
+  // low 32, "flag set and bit b clear": (arg & (flag | 1 << b)) == flag. 0xffffffff has every
+  // bit set and matches none; any other value with the flag misses some bit and matches.
   for (std::uint64_t flag : kUnsafePersonality) {
-    scmp_arg_cmp cmps[2] = {SCMP_A0(SCMP_CMP_MASKED_EQ, flag, flag),
-                            SCMP_A0(SCMP_CMP_NE, 0xffffffffu)};
-    Status st = add("personality", SCMP_ACT_ERRNO(EPERM), 2, cmps);
-    if (!st.ok()) {
-      // Older libseccomp refuses two comparisons of one argument; fall back to the flag alone
-      // with the query value explicitly allowed first.
-      TG_RETURN_IF_ERROR(add("personality", SCMP_ACT_ERRNO(EPERM), 1, cmps));
+    for (int bit = 0; bit < 32; ++bit) {
+      const std::uint64_t b = std::uint64_t{1} << bit;
+      if (flag & b) continue;
+      scmp_arg_cmp cmp = SCMP_A0(SCMP_CMP_MASKED_EQ, flag | b, flag);
+      TG_RETURN_IF_ERROR(add("personality", SCMP_ACT_ERRNO(EPERM), 1, &cmp));
     }
   }
   std::vector<int> denied_domains = {AF_VSOCK, AF_PACKET};

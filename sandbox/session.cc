@@ -191,8 +191,11 @@ void Session::DoExec(std::shared_ptr<Pending> p) {
   p->limits = sandbox_->config().limits;
   p->nonce = RandomNonce();
   p->start = std::chrono::steady_clock::now();
+  // One line: bash reads a pipe byte by byte and parses a whole line before running it, so while
+  // the command runs nothing of this script (the nonce above all) is left in the pipe for it to
+  // read through the copy of stdin bash keeps during the redirection.
   const std::string script = "__tg_cmd=" + AnsiCQuote(p->command) +
-                             "\n{ eval \"$__tg_cmd\"\n} </dev/null 3>&-\n__tg_rc=$?\n"
+                             "; { eval \"$__tg_cmd\"; } </dev/null 3>&-; __tg_rc=$?; "
                              "{ printf '\\nB%s\\n%d\\n%s\\n' '" +
                              p->nonce + "' \"$__tg_rc\" \"$PWD\"; export -p; printf 'E%s\\n' '" +
                              p->nonce + "'; } >&3\n";

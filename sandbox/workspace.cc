@@ -2,12 +2,11 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -18,14 +17,6 @@
 namespace toolgym::sandbox {
 namespace {
 
-int OpenAt2(int dirfd, const std::string& path, int flags, mode_t mode = 0) {
-  open_how how{};
-  how.flags = static_cast<std::uint64_t>(flags | O_CLOEXEC);
-  how.mode = mode;
-  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-  return static_cast<int>(::syscall(SYS_openat2, dirfd, path.c_str(), &how, sizeof how));
-}
-
 std::pair<std::string, std::string> SplitParent(const std::string& path) {
   auto slash = path.rfind('/');
   if (slash == std::string::npos) return {".", path};
@@ -34,8 +25,9 @@ std::pair<std::string, std::string> SplitParent(const std::string& path) {
 
 Status ReadDirRecursive(int dirfd, const std::string& prefix, std::uint64_t max_bytes,
                         std::uint64_t& total, FileTree& tree) {
-  int dup = ::fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
-  if (dup < 0) return ErrnoError("dup", errno);
+  // A new open file description: a dup would share (and exhaust) the caller's read position.
+  int dup = ::openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dup < 0) return ErrnoError("reopen directory " + prefix, errno);
   DIR* dir = ::fdopendir(dup);
   if (dir == nullptr) {
     ::close(dup);
@@ -49,6 +41,14 @@ Status ReadDirRecursive(int dirfd, const std::string& prefix, std::uint64_t max_
   ::closedir(dir);
   for (const std::string& name : names) {
     const std::string rel = prefix.empty() ? name : prefix + "/" + name;
+    // Paths cost host memory too: a hostile tree of deep, long names must not grow the host
+    // without bound, and no path a later WriteBeneath could not recreate is accepted.
+    if (rel.size() >= PATH_MAX)
+      return ResourceExhaustedError("workspace path longer than {} bytes under '{}'", PATH_MAX,
+                                    prefix.substr(0, 64));
+    total += rel.size() + FileTree::kEntryOverheadBytes;
+    if (max_bytes != 0 && total > max_bytes)
+      return ResourceExhaustedError("workspace holds more than {} bytes", max_bytes);
     struct stat st {};
     if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
       if (errno == ENOENT) continue;  // removed meanwhile
@@ -151,50 +151,65 @@ StatusOr<FileTree> FileTree::ReadBeneath(int dirfd, std::uint64_t max_bytes) {
 }
 
 Status FileTree::WriteBeneath(int dirfd, uid_t uid, gid_t gid) const {
-  // Parents first: std::map orders "a" before "a/b"; implied parents are made on demand.
-  auto ensure_dir = [&](const std::string& rel, std::uint32_t mode) -> Status {
-    std::string so_far;
+  // Directories are walked one component at a time with O_NOFOLLOW, so no symlink (planted or
+  // from the tree itself) is ever followed. They are created owner-writable and get their final
+  // modes in a last pass, deepest first, so a read-only directory can still receive its entries.
+  std::map<std::string, std::uint32_t> dir_modes;  // path -> final mode
+  auto open_dir = [&](const std::string& rel, UniqueFd* out) -> Status {
+    UniqueFd cur(::openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!cur.valid()) return ErrnoError("open workspace root", errno);
+    if (rel == ".") {
+      *out = std::move(cur);
+      return OkStatus();
+    }
     std::stringstream ss(rel);
-    std::string part;
+    std::string part, so_far;
     while (std::getline(ss, part, '/')) {
       so_far = so_far.empty() ? part : so_far + "/" + part;
-      const bool last = so_far.size() == rel.size();
-      if (::mkdirat(dirfd, so_far.c_str(), last ? mode : 0755) == 0) {
-        if (::fchownat(dirfd, so_far.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW) != 0)
+      if (::mkdirat(cur.get(), part.c_str(), 0700) == 0) {
+        if (::fchownat(cur.get(), part.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW) != 0)
           return ErrnoError("chown " + so_far, errno);
-        if (last && ::fchmodat(dirfd, so_far.c_str(), mode, 0) != 0)
-          return ErrnoError("chmod " + so_far, errno);
+        dir_modes.emplace(so_far, 0755);  // implied parent, unless listed itself
       } else if (errno != EEXIST) {
         return ErrnoError("mkdir " + so_far, errno);
       }
+      UniqueFd next(
+          ::openat(cur.get(), part.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (!next.valid())
+        return ErrnoError("open directory " + so_far + " (not following links)", errno);
+      cur = std::move(next);
     }
+    *out = std::move(cur);
     return OkStatus();
   };
   for (const auto& [path, e] : entries_) {
-    auto [parent, name] = SplitParent(path);
-    if (parent != ".") TG_RETURN_IF_ERROR(ensure_dir(parent, 0755));
-    UniqueFd pfd(OpenAt2(dirfd, parent, O_RDONLY | O_DIRECTORY));
-    if (!pfd.valid()) return ErrnoError("open " + parent + " beneath workspace", errno);
-    switch (e.type) {
-      case FileEntry::Type::kDirectory:
-        TG_RETURN_IF_ERROR(ensure_dir(path, e.mode));
-        break;
-      case FileEntry::Type::kSymlink:
-        if (::symlinkat(e.data.c_str(), pfd.get(), name.c_str()) != 0)
-          return ErrnoError("symlink " + path, errno);
-        if (::fchownat(pfd.get(), name.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW) != 0)
-          return ErrnoError("chown " + path, errno);
-        break;
-      case FileEntry::Type::kFile: {
-        UniqueFd f(::openat(pfd.get(), name.c_str(),
-                            O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-        if (!f.valid()) return ErrnoError("create " + path, errno);
-        TG_RETURN_IF_ERROR(WriteAll(f.get(), e.data).WithContext("writing " + path));
-        if (::fchown(f.get(), uid, gid) != 0) return ErrnoError("chown " + path, errno);
-        if (::fchmod(f.get(), e.mode) != 0) return ErrnoError("chmod " + path, errno);
-        break;
-      }
+    if (e.type == FileEntry::Type::kDirectory) {
+      UniqueFd d;
+      TG_RETURN_IF_ERROR(open_dir(path, &d));
+      dir_modes[path] = e.mode;
+      continue;
     }
+    auto [parent, name] = SplitParent(path);
+    UniqueFd pfd;
+    TG_RETURN_IF_ERROR(open_dir(parent, &pfd));
+    if (e.type == FileEntry::Type::kSymlink) {
+      if (::symlinkat(e.data.c_str(), pfd.get(), name.c_str()) != 0)
+        return ErrnoError("symlink " + path, errno);
+      if (::fchownat(pfd.get(), name.c_str(), uid, gid, AT_SYMLINK_NOFOLLOW) != 0)
+        return ErrnoError("chown " + path, errno);
+      continue;
+    }
+    UniqueFd f(::openat(pfd.get(), name.c_str(),
+                        O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!f.valid()) return ErrnoError("create " + path, errno);
+    TG_RETURN_IF_ERROR(WriteAll(f.get(), e.data).WithContext("writing " + path));
+    if (::fchown(f.get(), uid, gid) != 0) return ErrnoError("chown " + path, errno);
+    if (::fchmod(f.get(), e.mode) != 0) return ErrnoError("chmod " + path, errno);
+  }
+  for (auto it = dir_modes.rbegin(); it != dir_modes.rend(); ++it) {
+    UniqueFd d;
+    TG_RETURN_IF_ERROR(open_dir(it->first, &d));
+    if (::fchmod(d.get(), it->second) != 0) return ErrnoError("chmod " + it->first, errno);
   }
   return OkStatus();
 }

@@ -24,6 +24,9 @@ struct FileEntry {
 // created with mode 0755 when not listed.
 class FileTree {
  public:
+  // What ReadBeneath charges per entry besides its path and data (map node, FileEntry).
+  static constexpr std::uint64_t kEntryOverheadBytes = 128;
+
   Status AddFile(const std::string& path, std::string contents, std::uint32_t mode = 0644);
   Status AddDirectory(const std::string& path, std::uint32_t mode = 0755);
   Status AddSymlink(const std::string& path, std::string target);
@@ -32,10 +35,11 @@ class FileTree {
   static StatusOr<FileTree> FromDirectory(const std::string& dir);
   // Reads the tree under `dirfd` without ever following a symlink or blocking on a FIFO: safe on
   // a directory that hostile code can change concurrently. Stops with kResourceExhausted past
-  // `max_bytes` of file data.
+  // `max_bytes` of file data plus paths plus a fixed overhead per entry, or at a path of
+  // PATH_MAX bytes or more.
   static StatusOr<FileTree> ReadBeneath(int dirfd, std::uint64_t max_bytes);
-  // Creates the tree under `dirfd`, owned by uid:gid; path resolution refuses symlinks and
-  // anything outside `dirfd` (openat2 RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS).
+  // Creates the tree under `dirfd`, owned by uid:gid, walking one component at a time with
+  // O_NOFOLLOW: no symlink is ever followed, so nothing outside `dirfd` can be touched.
   Status WriteBeneath(int dirfd, uid_t uid, gid_t gid) const;
 
   const std::map<std::string, FileEntry>& entries() const { return entries_; }
