@@ -437,6 +437,20 @@ void HandleNotification(Init& init) {
     if (errno != ENOENT && errno != EINTR) init.job.listener.Reset();
     return;
   }
+  if (IsPersonalityNotification(req->data.arch, req->data.nr)) {
+    std::vector<char> rbuf(std::max<size_t>(sizes.seccomp_notif_resp, sizeof(seccomp_notif_resp)));
+    auto* resp = reinterpret_cast<seccomp_notif_resp*>(rbuf.data());
+    resp->id = req->id;
+    // CONTINUE is safe here: personality's argument is a value, not a pointer the caller could
+    // change after this check.
+    if (PersonalityAllowed(req->data.args[0])) {
+      resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+    } else {
+      resp->error = -EPERM;
+    }
+    ::ioctl(init.job.listener.get(), SECCOMP_IOCTL_NOTIF_SEND, resp);  // ENOENT: caller died
+    return;
+  }
   if (init.job.violation.empty()) init.job.violation = SyscallName(req->data.arch, req->data.nr);
   // The whole tree goes: a violation is a verdict, not an error the command may retry.
   ::kill(-1, SIGKILL);

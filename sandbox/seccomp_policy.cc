@@ -171,17 +171,13 @@ StatusOr<std::string> BuildSeccompBpf(const SeccompOptions& options, NetworkMode
   }
   for (const ErrnoRule& r : kErrnoSyscalls)
     TG_RETURN_IF_ERROR(add(r.name, SCMP_ACT_ERRNO(static_cast<std::uint32_t>(r.err)), 0, nullptr));
-  // Refuse any persona with an unsafe flag except the 0xffffffff query. libseccomp 2.5 allows one
-  // comparison per argument, so "flag set and not all ones" becomes, for each other bit b of the
-  // low 32, "flag set and bit b clear": (arg & (flag | 1 << b)) == flag. 0xffffffff has every
-  // bit set and matches none; any other value with the flag misses some bit and matches.
+  // An unsafe persona flag goes to the init, which lets the 0xffffffff query through and refuses
+  // everything else with EPERM (HandleNotification). libseccomp 2.5 allows one comparison per
+  // argument, so "flag set but not the query" cannot be said in the filter without ~370
+  // instructions, which would slow every command's filter installation.
   for (std::uint64_t flag : kUnsafePersonality) {
-    for (int bit = 0; bit < 32; ++bit) {
-      const std::uint64_t b = std::uint64_t{1} << bit;
-      if (flag & b) continue;
-      scmp_arg_cmp cmp = SCMP_A0(SCMP_CMP_MASKED_EQ, flag | b, flag);
-      TG_RETURN_IF_ERROR(add("personality", SCMP_ACT_ERRNO(EPERM), 1, &cmp));
-    }
+    scmp_arg_cmp cmp = SCMP_A0(SCMP_CMP_MASKED_EQ, flag, flag);
+    TG_RETURN_IF_ERROR(add("personality", SCMP_ACT_NOTIFY, 1, &cmp));
   }
   std::vector<int> denied_domains = {AF_VSOCK, AF_PACKET};
   if (network == NetworkMode::kNone) {
@@ -225,6 +221,15 @@ std::string SyscallName(std::uint32_t audit_arch, int nr) {
   std::string out = name != nullptr ? prefix + name : prefix + "syscall " + std::to_string(nr);
   std::free(name);
   return out;
+}
+
+bool IsPersonalityNotification(std::uint32_t audit_arch, int nr) {
+  return audit_arch == AUDIT_ARCH_X86_64 && nr == __NR_personality;
+}
+
+bool PersonalityAllowed(std::uint64_t arg0) {
+  // The kernel takes an unsigned int: only the low 32 bits count.
+  return static_cast<std::uint32_t>(arg0) == 0xffffffffu;
 }
 
 Status CheckSeccompSupport() {

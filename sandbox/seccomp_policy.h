@@ -36,6 +36,12 @@ int InstallSeccompBpf(const std::string& bpf, int* err);
 // "ptrace", or "i386:getpid" for a foreign ABI; "syscall N" when libseccomp has no name.
 std::string SyscallName(std::uint32_t audit_arch, int nr);
 
+// Whether a user notification is a personality() call the init answers itself (allow the
+// 0xffffffff query, refuse unsafe flags with EPERM) rather than a violation.
+bool IsPersonalityNotification(std::uint32_t audit_arch, int nr);
+// For such a call: true to let it run (the query), false to fail it with EPERM.
+bool PersonalityAllowed(std::uint64_t arg0);
+
 // Whether the running kernel can enforce the filter (seccomp with user notification).
 Status CheckSeccompSupport();
 
