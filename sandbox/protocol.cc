@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
 
 namespace toolgym::sandbox::protocol {
 
@@ -56,7 +57,10 @@ Status Send(int sock, const nlohmann::json& body, std::span<const int> fds) {
 }
 
 StatusOr<Message> Recv(int sock, int timeout_ms) {
-  std::vector<char> buf(kMaxMessageBytes + 1);
+  // One buffer per thread, reused: a fresh zero-filled 256 KiB per message showed in profiles.
+  thread_local std::unique_ptr<char[]> buffer(new char[kMaxMessageBytes + 1]);
+  char* const buf = buffer.get();
+  const size_t buf_size = kMaxMessageBytes + 1;
   for (;;) {
     if (timeout_ms >= 0) {
       pollfd p{sock, POLLIN, 0};
@@ -64,7 +68,7 @@ StatusOr<Message> Recv(int sock, int timeout_ms) {
       if (r < 0 && errno == EINTR) continue;
       if (r == 0) return Status(StatusCode::kDeadlineExceeded, "no control message in time");
     }
-    iovec iov{buf.data(), buf.size()};
+    iovec iov{buf, buf_size};
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFds)];
     msghdr msg{};
     msg.msg_iov = &iov;
@@ -91,7 +95,7 @@ StatusOr<Message> Recv(int sock, int timeout_ms) {
     }
     if (n == 0) return UnavailableError("control socket closed by the other side");
     if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) return InternalError("control message truncated");
-    out.body = nlohmann::json::parse(buf.data(), buf.data() + n, nullptr, false);
+    out.body = nlohmann::json::parse(buf, buf + n, nullptr, false);
     if (out.body.is_discarded() || !out.body.is_object() || !out.body.contains("type"))
       return InternalError("malformed control message");
     return out;
