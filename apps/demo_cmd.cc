@@ -11,6 +11,13 @@
 namespace toolgym::apps {
 namespace {
 
+// The last non-empty line: for a Python traceback, the exception.
+std::string LastLine(std::string text) {
+  while (!text.empty() && text.back() == '\n') text.pop_back();
+  auto nl = text.rfind('\n');
+  return nl == std::string::npos ? text : text.substr(nl + 1);
+}
+
 int RunDemo() {
   sandbox::SandboxConfig cfg;
   cfg.limits.wall_time_s = 2;
@@ -37,7 +44,11 @@ int RunDemo() {
         "import ctypes; ctypes.CDLL(None).mount(b'x', b'/tmp', b'tmpfs', 0, None)"}},
       {"connect to the internet",
        {"python3", "-c", "import socket; socket.create_connection(('1.1.1.1', 80), 1)"}},
-      {"fork bomb", {"bash", "-c", ":(){ :|:& };:"}},
+      {"fork bomb",
+       {"python3", "-c",
+        "import os, time\nn = 0\ntry:\n    while True:\n        if os.fork() == 0:\n"
+        "            time.sleep(5)\n            os._exit(0)\n        n += 1\n"
+        "except OSError as e:\n    print(n, 'forks, then', e.strerror)"}},
       {"CPU spin", {"python3", "-c", "while True: pass"}},
       {"sleep past the wall limit", {"sleep", "60"}},
       {"memory bomb", {"python3", "-c", "x = bytearray(1 << 30)"}},
@@ -52,8 +63,7 @@ int RunDemo() {
     std::string detail = r.violation_syscall;
     if (detail.empty() && !r.stdout_data.empty())
       detail = r.stdout_data.substr(0, r.stdout_data.find('\n'));
-    if (detail.empty() && !r.stderr_data.empty())
-      detail = r.stderr_data.substr(0, r.stderr_data.find('\n'));
+    if (detail.empty() && !r.stderr_data.empty()) detail = LastLine(r.stderr_data);
     if (detail.size() > 60) detail = detail.substr(0, 57) + "...";
     std::printf("%-28s %-18s %5d %9.1f %9.1f  %s\n", c.what, sandbox::VerdictName(r.verdict),
                 r.exit_code, r.wall_time_s * 1e3, r.cpu_time_s * 1e3, detail.c_str());
