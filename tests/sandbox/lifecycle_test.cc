@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "sandbox/sandbox.h"
+#include "tests/sandbox/test_util.h"
 
 namespace toolgym::sandbox {
 namespace {
@@ -77,13 +78,10 @@ TEST(SandboxLifecycle, HostDeathKillsTheWholeTree) {
   EXPECT_NE(::kill(init, 0), 0) << "the sandbox init survived the host";
 }
 
-// Runs `fn` in a forked child and returns its exit code.
+// The exit code of `fn` run in a forked child (100 + signal if it was killed).
 template <typename F>
 int InChild(F fn) {
-  pid_t pid = ::fork();
-  if (pid == 0) _exit(fn());
-  int status = 0;
-  ::waitpid(pid, &status, 0);
+  const int status = testing::RunInChild(fn);
   return WIFEXITED(status) ? WEXITSTATUS(status) : 100 + WTERMSIG(status);
 }
 

@@ -14,8 +14,12 @@
 #include <string>
 #include <vector>
 
+#include "tests/sandbox/test_util.h"
+
 namespace toolgym::sandbox {
 namespace {
+
+using testing::RunInChild;
 
 using Argv = std::vector<std::string>;
 
@@ -59,17 +63,6 @@ std::string CountSandboxProcesses(Sandbox& sb) {
       .Run({.argv = {"python3", "-c",
                      "import os; print(len([p for p in os.listdir('/proc') if p.isdigit()]))"}})
       .stdout_data;
-}
-
-// Runs `body` in a forked child (for failures that kill the calling process) and returns the
-// child's wait status. `body` returns the child's exit code.
-template <typename F>
-int RunInChild(F body) {
-  pid_t pid = ::fork();
-  if (pid == 0) _exit(body());
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return status;
 }
 
 std::string AllBytes(size_t size) {

@@ -12,8 +12,12 @@
 #include <string>
 #include <thread>
 
+#include "tests/sandbox/test_util.h"
+
 namespace toolgym::sandbox {
 namespace {
+
+using testing::RunInChild;
 
 SandboxConfig BaseConfig() {
   SandboxConfig c;
@@ -25,17 +29,6 @@ std::unique_ptr<Session> MustCreate(SandboxConfig config = BaseConfig()) {
   auto s = Session::Create(std::move(config));
   EXPECT_TRUE(s.ok()) << s.status().ToString();
   return s.ok() ? std::move(s).value() : nullptr;
-}
-
-// Runs `body` in a forked child (for failures that kill the calling process) and returns the
-// child's wait status.
-template <typename F>
-int RunInChild(F body) {
-  pid_t pid = ::fork();
-  if (pid == 0) _exit(body());
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return status;
 }
 
 TEST(SessionTest, CwdAndVariablesPersist) {
