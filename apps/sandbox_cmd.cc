@@ -68,7 +68,9 @@ int RunCommand(const SandboxFlags& f, const std::vector<std::string>& argv) {
   opts.argv = argv;
   if (!::isatty(0)) opts.stdin_data.assign(std::istreambuf_iterator<char>(std::cin), {});
   sandbox::RunResult r = (*sb)->Run(opts);
-  std::cout << nlohmann::json(r).dump(2) << "\n";
+  // Output is bytes; JSON needs UTF-8: invalid sequences print as U+FFFD.
+  std::cout << nlohmann::json(r).dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+            << "\n";
   return r.ok() ? 0 : 1;
 }
 

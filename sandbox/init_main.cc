@@ -344,9 +344,9 @@ void Spawn(Init& init, proto::Message& msg) {
   }
   ChildArgs a;
   try {
-    a.args = msg.body.at("argv").get<std::vector<std::string>>();
-    a.envs = msg.body.at("env").get<std::vector<std::string>>();
-    a.cwd = msg.body.at("cwd").get<std::string>();
+    a.args = proto::DecodeBytesList(msg.body.at("argv"));
+    a.envs = proto::DecodeBytesList(msg.body.at("env"));
+    a.cwd = proto::DecodeBytes(msg.body.at("cwd").get_ref<const std::string&>());
     const json& lim = msg.body.at("rlimits");
     a.limits = {
         {RLIMIT_CPU, "rlimit cpu",
@@ -458,15 +458,18 @@ void HandleNotification(Init& init) {
 
 Status Configure(Init& init, const json& cfg) {
   RootSpec& r = init.root;
-  r.workspace_path = cfg.at("workspace_path").get<std::string>();
+  r.workspace_path = proto::DecodeBytes(cfg.at("workspace_path").get_ref<const std::string&>());
   r.workspace_bytes = cfg.at("workspace_bytes").get<std::uint64_t>();
   r.tmp_bytes = cfg.at("tmp_bytes").get<std::uint64_t>();
   r.hostname = cfg.at("hostname").get<std::string>();
   r.own_network = cfg.at("own_network").get<bool>();
   r.uid = cfg.at("uid").get<unsigned>();
-  r.ro_binds = cfg.at("ro_binds").get<std::vector<std::pair<std::string, std::string>>>();
+  for (const auto& bind : cfg.at("ro_binds"))
+    r.ro_binds.emplace_back(proto::DecodeBytes(bind.at(0).get_ref<const std::string&>()),
+                            proto::DecodeBytes(bind.at(1).get_ref<const std::string&>()));
   r.etc_binds = cfg.at("etc_binds").get<std::vector<std::string>>();
-  r.etc_files = cfg.at("etc_files").get<std::map<std::string, std::string>>();
+  for (const auto& [name, contents] : cfg.at("etc_files").items())
+    r.etc_files[name] = proto::DecodeBytes(contents.get_ref<const std::string&>());
   init.seccomp = cfg.at("seccomp").get<bool>();
   const std::string hex = cfg.at("bpf").get<std::string>();
   init.bpf.resize(hex.size() / 2);

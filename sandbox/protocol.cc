@@ -10,7 +10,7 @@
 namespace toolgym::sandbox::protocol {
 
 Status Send(int sock, const nlohmann::json& body, std::span<const int> fds) {
-  const std::string data = body.dump();
+  const std::string data = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   if (data.size() > kMaxMessageBytes)
     return InvalidArgumentError("control message of {} bytes exceeds {}", data.size(),
                                 kMaxMessageBytes);
@@ -54,6 +54,48 @@ Status Send(int sock, const nlohmann::json& body, std::span<const int> fds) {
       return InvalidArgumentError("control message of {} bytes is too large", data.size());
     return ErrnoError("sendmsg on control socket", errno);
   }
+}
+
+std::string EncodeBytes(std::string_view bytes) {
+  std::string out;
+  out.reserve(bytes.size());
+  for (unsigned char c : bytes) {
+    if (c < 0x80) {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back(static_cast<char>(0xc0 | (c >> 6)));
+      out.push_back(static_cast<char>(0x80 | (c & 0x3f)));
+    }
+  }
+  return out;
+}
+
+std::string DecodeBytes(std::string_view utf8) {
+  std::string out;
+  out.reserve(utf8.size());
+  for (size_t i = 0; i < utf8.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(utf8[i]);
+    if ((c == 0xc2 || c == 0xc3) && i + 1 < utf8.size()) {
+      out.push_back(
+          static_cast<char>(((c & 0x03) << 6) | (static_cast<unsigned char>(utf8[i + 1]) & 0x3f)));
+      ++i;
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
+  }
+  return out;
+}
+
+nlohmann::json EncodeBytesList(const std::vector<std::string>& list) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const std::string& s : list) out.push_back(EncodeBytes(s));
+  return out;
+}
+
+std::vector<std::string> DecodeBytesList(const nlohmann::json& list) {
+  std::vector<std::string> out;
+  for (const auto& item : list) out.push_back(DecodeBytes(item.get_ref<const std::string&>()));
+  return out;
 }
 
 StatusOr<Message> Recv(int sock, int timeout_ms) {

@@ -28,7 +28,18 @@ struct Message {
   std::vector<UniqueFd> fds;
 };
 
+// Never throws: strings that are not valid UTF-8 are replaced (U+FFFD) rather than failing the
+// send; fields that must keep their exact bytes go through EncodeBytes first.
 Status Send(int sock, const nlohmann::json& body, std::span<const int> fds = {});
+
+// JSON strings are UTF-8, but argv, environment values and paths are arbitrary bytes (a
+// Latin-1 file name, a command printing raw bytes). EncodeBytes maps each byte to the code point
+// of the same value (as Latin-1 does), which any byte string survives; DecodeBytes inverts it.
+// ASCII is unchanged.
+std::string EncodeBytes(std::string_view bytes);
+std::string DecodeBytes(std::string_view utf8);
+nlohmann::json EncodeBytesList(const std::vector<std::string>& list);
+std::vector<std::string> DecodeBytesList(const nlohmann::json& list);
 // Receives one message. timeout_ms < 0 waits forever. EOF is kUnavailable; a timeout is
 // kDeadlineExceeded; a non-blocking socket with nothing queued returns kDeadlineExceeded with
 // timeout_ms == 0.

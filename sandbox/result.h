@@ -48,6 +48,8 @@ struct RunResult {
   std::string Summary() const;  // one line: verdict, status, times
 };
 
+// stdout and stderr are bytes and may not be UTF-8: dump the JSON with
+// nlohmann::json::error_handler_t::replace (or carry the bytes some other way).
 void to_json(nlohmann::json& j, const RunResult& r);
 
 }  // namespace toolgym::sandbox

@@ -35,7 +35,7 @@ const std::vector<std::string> kEtcBinds = {
 };
 
 std::string Hex(const std::string& bytes) {
-  static const char* kDigits = "0123456789abcdef";
+  static constexpr char kDigits[] = "0123456789abcdef";
   std::string out;
   out.reserve(bytes.size() * 2);
   for (unsigned char c : bytes) {
@@ -156,7 +156,7 @@ Status ValidateConfig(const SandboxConfig& c) {
 }
 
 Sandbox::Sandbox(SandboxConfig config, std::unique_ptr<asio::io_context> own_io,
-                 asio::any_io_executor executor)
+                 const asio::any_io_executor& executor)
     : config_(std::move(config)),
       own_io_(std::move(own_io)),
       strand_(asio::make_strand(executor)) {}
@@ -171,7 +171,7 @@ StatusOr<std::unique_ptr<Sandbox>> Sandbox::Create(SandboxConfig config) {
 
 StatusOr<std::unique_ptr<Sandbox>> Sandbox::Create(SandboxConfig config,
                                                    asio::any_io_executor executor) {
-  std::unique_ptr<Sandbox> sb(new Sandbox(std::move(config), nullptr, executor));
+  std::unique_ptr<Sandbox> sb(new Sandbox(std::move(config), nullptr, std::move(executor)));
   TG_RETURN_IF_ERROR(sb->Start().WithContext("creating sandbox"));
   return sb;
 }
@@ -232,16 +232,21 @@ Status Sandbox::Start() {
     etc.erase("resolv.conf");
     etc_binds.push_back("resolv.conf");
   }
+  json ro_binds = json::array();
+  for (const auto& [host, inside] : config_.extra_ro_binds)
+    ro_binds.push_back({protocol::EncodeBytes(host), protocol::EncodeBytes(inside)});
+  json etc_json = json::object();
+  for (const auto& [name, contents] : etc) etc_json[name] = protocol::EncodeBytes(contents);
   json cfg = {{"type", "config"},
-              {"workspace_path", config_.workspace_path},
+              {"workspace_path", protocol::EncodeBytes(config_.workspace_path)},
               {"workspace_bytes", config_.workspace_bytes},
               {"tmp_bytes", config_.tmp_bytes},
               {"hostname", config_.hostname},
               {"own_network", config_.network != NetworkMode::kHost},
               {"uid", kSandboxUid},
-              {"ro_binds", config_.extra_ro_binds},
+              {"ro_binds", ro_binds},
               {"etc_binds", etc_binds},
-              {"etc_files", etc},
+              {"etc_files", etc_json},
               {"seccomp", config_.seccomp.enabled},
               {"bpf", Hex(bpf_)}};
   json reply;
@@ -370,9 +375,9 @@ Status Sandbox::StartJob(const JobSpec& spec, std::vector<int> fds, ExitHandler 
     }
   }
   json req = {{"type", "spawn"},
-              {"argv", spec.argv},
-              {"env", envv},
-              {"cwd", spec.cwd.empty() ? config_.workspace_path : spec.cwd},
+              {"argv", protocol::EncodeBytesList(spec.argv)},
+              {"env", protocol::EncodeBytesList(envv)},
+              {"cwd", protocol::EncodeBytes(spec.cwd.empty() ? config_.workspace_path : spec.cwd)},
               {"rlimits",
                {{"cpu_s", static_cast<std::uint64_t>(std::ceil(l.cpu_time_s))},
                 {"as", l.address_space_bytes},
@@ -494,8 +499,8 @@ void Sandbox::DoRun(std::shared_ptr<RunState> state) {
   UniqueFd host_in;
   if (state->options.stdin_data.empty()) {
     // One /dev/null per process, dup'd per command: an empty stdin is the common case.
-    static const int dev_null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-    child_in.Reset(::fcntl(dev_null, F_DUPFD_CLOEXEC, 0));
+    static const int kDevNull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    child_in.Reset(::fcntl(kDevNull, F_DUPFD_CLOEXEC, 0));
   } else {
     auto in = MakePipe();
     if (!in.ok()) return fail_now("cannot create stdin pipe");

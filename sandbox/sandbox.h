@@ -105,7 +105,7 @@ class Sandbox {
   struct RunState;
   struct ActiveJob;
   Sandbox(SandboxConfig config, std::unique_ptr<boost::asio::io_context> own_io,
-          boost::asio::any_io_executor executor);
+          const boost::asio::any_io_executor& executor);
   Status Start();
   Status RequestReply(const nlohmann::json& request, nlohmann::json* reply);
   void WaitControl();

@@ -26,7 +26,7 @@ std::string RandomNonce() {
     ssize_t n = ::getrandom(bytes + got, sizeof bytes - got, 0);
     if (n > 0) got += static_cast<size_t>(n);
   }
-  static const char* kHex = "0123456789abcdef";
+  static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
   for (unsigned char b : bytes) {
     out.push_back(kHex[b >> 4]);
@@ -37,7 +37,7 @@ std::string RandomNonce() {
 
 // $'...' quoting that round-trips every byte but NUL through bash.
 std::string AnsiCQuote(const std::string& s) {
-  static const char* kHex = "0123456789abcdef";
+  static constexpr char kHex[] = "0123456789abcdef";
   std::string out = "$'";
   for (unsigned char c : s) {
     if (c >= 0x20 && c < 0x7f && c != '\'' && c != '\\') {
@@ -105,7 +105,7 @@ StatusOr<std::unique_ptr<Session>> Session::Create(SandboxConfig config) {
 
 StatusOr<std::unique_ptr<Session>> Session::Create(SandboxConfig config,
                                                    asio::any_io_executor executor) {
-  TG_ASSIGN_OR_RETURN(auto sb, Sandbox::Create(std::move(config), executor));
+  TG_ASSIGN_OR_RETURN(auto sb, Sandbox::Create(std::move(config), std::move(executor)));
   std::unique_ptr<Session> s(new Session(std::move(sb)));
   TG_RETURN_IF_ERROR(s->StartShell());
   return s;
@@ -230,7 +230,7 @@ void Session::Drain(int which, Pending& p) {
   }
 }
 
-void Session::WaitOutput(std::shared_ptr<Pending> p, int which) {
+void Session::WaitOutput(const std::shared_ptr<Pending>& p, int which) {
   const std::uint64_t gen = generation_;
   out_[which]->async_wait(
       asio::posix::stream_descriptor::wait_read,
@@ -241,7 +241,7 @@ void Session::WaitOutput(std::shared_ptr<Pending> p, int which) {
       }));
 }
 
-void Session::WaitStatus(std::shared_ptr<Pending> p) {
+void Session::WaitStatus(const std::shared_ptr<Pending>& p) {
   const std::uint64_t gen = generation_;
   status_->async_wait(
       asio::posix::stream_descriptor::wait_read,
@@ -277,7 +277,7 @@ void Session::WaitStatus(std::shared_ptr<Pending> p) {
       }));
 }
 
-void Session::OnShellExit(JobExit e) {
+void Session::OnShellExit(const JobExit& e) {
   shell_alive_ = false;
   std::shared_ptr<Pending> p = pending_;
   if (p) {
@@ -339,7 +339,7 @@ void Session::FillResult(Pending& p, RunResult& r) {
   r.warnings = sandbox_->warnings();
 }
 
-void Session::Complete(std::shared_ptr<Pending> p, bool restarted) {
+void Session::Complete(const std::shared_ptr<Pending>& p, bool restarted) {
   pending_.reset();
   p->timer.cancel();
   boost::system::error_code ec;

@@ -52,12 +52,12 @@ class Session {
   struct Pending;
   explicit Session(std::unique_ptr<Sandbox> sandbox);
   Status StartShell();
-  void OnShellExit(JobExit e);
+  void OnShellExit(const JobExit& e);
   void DoExec(std::shared_ptr<Pending> p);
-  void WaitStatus(std::shared_ptr<Pending> p);
-  void WaitOutput(std::shared_ptr<Pending> p, int which);
+  void WaitStatus(const std::shared_ptr<Pending>& p);
+  void WaitOutput(const std::shared_ptr<Pending>& p, int which);
   void Drain(int which, Pending& p);
-  void Complete(std::shared_ptr<Pending> p, bool restarted);
+  void Complete(const std::shared_ptr<Pending>& p, bool restarted);
   void FillResult(Pending& p, RunResult& r);
 
   std::unique_ptr<Sandbox> sandbox_;

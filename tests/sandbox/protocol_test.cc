@@ -38,6 +38,29 @@ std::string ReadAll(int fd) {
   return out;
 }
 
+TEST(ProtocolTest, EncodeBytesRoundTripsEveryByteAndKeepsAscii) {
+  std::string all;
+  for (int i = 0; i < 256; ++i) all.push_back(static_cast<char>(i));
+  const std::string encoded = EncodeBytes(all);
+  EXPECT_EQ(DecodeBytes(encoded), all);
+  EXPECT_EQ(EncodeBytes("plain ascii/path"), "plain ascii/path");
+  EXPECT_EQ(encoded.size(), 128u + 2 * 128u);  // bytes >= 0x80 take two
+  // The encoding is valid UTF-8: it survives a JSON dump and parse.
+  const json parsed = json::parse(json{{"s", encoded}}.dump());
+  EXPECT_EQ(DecodeBytes(parsed["s"].get<std::string>()), all);
+  EXPECT_EQ(DecodeBytesList(EncodeBytesList({"caf\xe9", "\xff\xfe", ""})),
+            (std::vector<std::string>{"caf\xe9", "\xff\xfe", ""}));
+}
+
+TEST(ProtocolTest, SendNeverThrowsOnInvalidUtf8) {
+  SocketPair sp;
+  Status st = Send(sp.a.get(), {{"type", "raw"}, {"s", std::string("\xff\xfe bad")}});
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  auto msg = Recv(sp.b.get(), 1000);
+  ASSERT_TRUE(msg.ok()) << msg.status().ToString();
+  EXPECT_EQ(msg->body["s"], "\xef\xbf\xbd\xef\xbf\xbd bad");  // two U+FFFD
+}
+
 TEST(ProtocolTest, JsonRoundTrip) {
   SocketPair sp;
   ASSERT_TRUE(sp.a.valid());

@@ -311,6 +311,20 @@ TEST(SandboxVerdictTest, RecoversAfterTheInitIsKilled) {
 
 // ---- stdin, stdout, stderr ----------------------------------------------------------------
 
+// argv, environment and cwd are bytes, not UTF-8: a Latin-1 file name or raw bytes in an
+// argument must reach the command exactly (and never throw in the host).
+TEST(SandboxIoTest, NonUtf8ArgvEnvAndCwdArriveExactly) {
+  SandboxConfig c = BaseConfig();
+  ASSERT_TRUE(c.workspace_template.AddDirectory("caf\xe9").ok());
+  auto sb = MustCreate(c);
+  const std::string arg = "caf\xe9 \xff\x80\x01";
+  RunResult r = sb->Run({.argv = {"sh", "-c", "printf '%s|%s|' \"$1\" \"$V\"; pwd", "sh", arg},
+                         .env = {{"V", "\xfe\xfd"}},
+                         .cwd = "/workspace/caf\xe9"});
+  EXPECT_EQ(r.verdict, Verdict::kOk) << r.Summary() << r.stderr_data;
+  EXPECT_EQ(r.stdout_data, arg + "|\xfe\xfd|/workspace/caf\xe9\n");
+}
+
 TEST(SandboxIoTest, StdinIsDeliveredExactly) {
   auto sb = MustCreate();
   const std::string text = "line one\nline two without newline";
