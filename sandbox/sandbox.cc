@@ -282,6 +282,16 @@ Status Sandbox::Start() {
 }
 
 Sandbox::~Sandbox() {
+  // A run still in flight on an external executor: its handlers hold the RunState, not this
+  // Sandbox; marking it done and cancelling its waits makes each of them return untouched.
+  if (auto run = current_run_.lock()) {
+    run->done = true;
+    run->timer.cancel();
+    boost::system::error_code ec;
+    for (auto& d : run->out)
+      if (d) d->close(ec);
+    if (run->in) run->in->close(ec);
+  }
   job_.reset();
   if (control_) {
     boost::system::error_code ec;
@@ -513,6 +523,7 @@ void Sandbox::DoRun(std::shared_ptr<RunState> state) {
   spec.cwd = state->options.cwd;
   spec.limits = state->limits;
   state->start = std::chrono::steady_clock::now();
+  current_run_ = state;
   Status st = StartJob(spec, {child_in.get(), out->write.get(), err->write.get()},
                        [this, state](JobExit e) {
                          state->exited = true;
@@ -539,13 +550,13 @@ void Sandbox::DoRun(std::shared_ptr<RunState> state) {
   state->timer.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
       std::chrono::duration<double>(state->limits.wall_time_s)));
   state->timer.async_wait(asio::bind_executor(strand_, [this, state](boost::system::error_code ec) {
-    if (ec || state->exited) return;
+    if (ec || state->exited || state->done) return;
     state->timed_out = true;
     KillJob();
     state->timer.expires_after(kKillGrace);
     state->timer.async_wait(
         asio::bind_executor(strand_, [this, state](boost::system::error_code ec2) {
-          if (ec2 || state->exited) return;
+          if (ec2 || state->exited || state->done) return;
           // The init did not deliver the exit within the grace period: take the whole sandbox down.
           broken_ = true;
           KillInit(init_);
@@ -558,6 +569,7 @@ void Sandbox::ReadOutput(const std::shared_ptr<RunState>& state, int which) {
   state->out[which]->async_wait(
       asio::posix::stream_descriptor::wait_read,
       asio::bind_executor(strand_, [this, state, which](boost::system::error_code ec) {
+        if (state->done) return;  // finished, or abandoned by ~Sandbox
         if (ec) {
           state->eof[which] = true;
           FinishRunIfDone(state);
@@ -583,7 +595,7 @@ void Sandbox::ReadOutput(const std::shared_ptr<RunState>& state, int which) {
 void Sandbox::WriteStdin(const std::shared_ptr<RunState>& state) {
   state->in->async_wait(asio::posix::stream_descriptor::wait_write,
                         asio::bind_executor(strand_, [this, state](boost::system::error_code ec) {
-                          if (ec || !state->in) return;
+                          if (ec || !state->in || state->done) return;
                           const std::string& data = state->options.stdin_data;
                           while (state->stdin_offset < data.size()) {
                             ssize_t n = WriteNoSigpipe(state->in->native_handle(),

@@ -62,7 +62,10 @@ class Sandbox {
   // A sandbox whose asynchronous operations run on `executor` (a strand is made from it).
   static StatusOr<std::unique_ptr<Sandbox>> Create(SandboxConfig config,
                                                    boost::asio::any_io_executor executor);
-  ~Sandbox();  // kills every process of the sandbox and frees its cgroup
+  // Kills every process of the sandbox and frees its cgroup. A run in flight is abandoned: its
+  // handler is not called. With an external executor, destroy the sandbox on its strand (or
+  // when no handler of it can be running).
+  ~Sandbox();
   Sandbox(const Sandbox&) = delete;
   Sandbox& operator=(const Sandbox&) = delete;
 
@@ -125,6 +128,7 @@ class Sandbox {
   LaunchedInit init_;
   std::unique_ptr<boost::asio::posix::stream_descriptor> control_;
   std::shared_ptr<ActiveJob> job_;
+  std::weak_ptr<RunState> current_run_;  // the run in flight, cancelled by the destructor
   bool overlay_ = false;
   bool broken_ = false;
   std::uint64_t oom_kills_ = 0;

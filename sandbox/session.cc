@@ -91,6 +91,9 @@ Session::Session(std::unique_ptr<Sandbox> sandbox) : sandbox_(std::move(sandbox)
 }
 
 Session::~Session() {
+  // Handlers of a command in flight check their error code first: cancelled, they return
+  // without touching this Session.
+  if (pending_) pending_->timer.cancel();
   pending_.reset();
   for (auto* d : {&stdin_, &out_[0], &out_[1], &status_}) d->reset();
   sandbox_.reset();

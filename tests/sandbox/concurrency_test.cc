@@ -3,12 +3,15 @@
 // sessions on a shared io_context. Every result is checked against per-sandbox expectations,
 // so a result delivered to the wrong sandbox or handler shows up as a mismatch.
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <chrono>
 #include <condition_variable>
+#include <future>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -329,6 +332,43 @@ TEST(ConcurrencyTest, SessionsOnASharedIoContext) {
     EXPECT_EQ(r.stdout_data, std::to_string(i) + "\n");
   }
   sessions.clear();
+}
+
+// Destroying a sandbox on its strand while a command runs abandons the run: the timers and waits
+// of that run fire later on the shared io_context and must not touch the destroyed sandbox
+// (under ASan, a use after free), and the run's handler is never called.
+TEST(ConcurrencyTest, DestroyingASandboxMidRunAbandonsTheRunSafely) {
+  boost::asio::io_context io;
+  auto work = boost::asio::make_work_guard(io);
+  std::thread runner([&] { io.run(); });
+  SandboxConfig c;
+  c.limits.wall_time_s = 0.3;  // the run's wall timer fires after the sandbox is gone
+  auto created = Sandbox::Create(c, io.get_executor());
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  std::unique_ptr<Sandbox> sb = std::move(created).value();
+  const pid_t init = sb->init_pid();
+  std::atomic<bool> handler_called{false};
+  sb->AsyncRun({.argv = {"sh", "-c", "echo started; sleep 5"}},
+               [&](RunResult) { handler_called = true; });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  std::promise<void> destroyed;
+  boost::asio::post(sb->strand(), [&] {
+    sb.reset();
+    destroyed.set_value();
+  });
+  destroyed.get_future().wait();
+  // Past the wall limit: the abandoned run's timer has fired by now.
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  // The io_context still serves other sandboxes.
+  auto other = Sandbox::Create(SandboxConfig{}, io.get_executor());
+  ASSERT_TRUE(other.ok()) << other.status().ToString();
+  EXPECT_EQ((*other)->Run({.argv = {"echo", "fine"}}).stdout_data, "fine\n");
+  work.reset();
+  other->reset();
+  io.stop();
+  runner.join();
+  EXPECT_FALSE(handler_called.load());
+  EXPECT_NE(::kill(init, 0), 0) << "the destroyed sandbox's init still exists";
 }
 
 }  // namespace
