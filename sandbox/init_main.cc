@@ -73,8 +73,7 @@ void ReplyError(const std::string& step, const Status& st) {
   Reply({{"type", "error"}, {"step", step}, {"message", st.message()}});
 }
 
-void Account(Job& job, pid_t pid, int status, const rusage& ru) {
-  (void)pid;
+void Account(Job& job, int status, const rusage& ru) {
   job.utime_us += static_cast<std::uint64_t>(ru.ru_utime.tv_sec) * 1000000 + ru.ru_utime.tv_usec;
   job.stime_us += static_cast<std::uint64_t>(ru.ru_stime.tv_sec) * 1000000 + ru.ru_stime.tv_usec;
   job.maxrss_kb = std::max(job.maxrss_kb, ru.ru_maxrss);
@@ -96,7 +95,7 @@ void KillAndReapAll(Init& init) {
       if (errno == EINTR) continue;
       break;  // ECHILD: nothing left
     }
-    if (init.job_active) Account(init.job, p, status, ru);
+    if (init.job_active) Account(init.job, status, ru);
   }
 }
 
@@ -157,7 +156,7 @@ void ReapAvailable(Init& init) {
     pid_t p = ::wait4(-1, &status, WNOHANG | __WALL, &ru);
     if (p <= 0) return;
     if (!init.job_active) continue;
-    Account(init.job, p, status, ru);
+    Account(init.job, status, ru);
     if (p == init.job.pid) {
       FinishJob(init, status);
       return;

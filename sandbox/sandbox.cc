@@ -61,6 +61,8 @@ bool PathUnder(const std::string& path, const std::string& dir) {
   return path == dir || path.starts_with(dir + "/");
 }
 
+}  // namespace
+
 Verdict DecideVerdict(const JobExit& e, bool timed_out, bool output_killed, bool oom,
                       double cpu_limit_s, std::string* violation) {
   if (!e.sandbox_error.empty()) return Verdict::kSandboxError;
@@ -88,11 +90,8 @@ Verdict DecideVerdict(const JobExit& e, bool timed_out, bool output_killed, bool
   return WEXITSTATUS(e.wait_status) == 0 ? Verdict::kOk : Verdict::kNonzeroExit;
 }
 
-}  // namespace
-
 struct Sandbox::ActiveJob {
   ExitHandler on_exit;
-  bool spawned = false;
 };
 
 struct Sandbox::RunState {
@@ -434,9 +433,7 @@ void Sandbox::WaitControl() {
 void Sandbox::OnControlMessage(const json& body) {
   if (!job_) return;
   const std::string type = body.value("type", "");
-  if (type == "spawned") {
-    job_->spawned = true;
-  } else if (type == "error") {
+  if (type == "error") {
     FailJob("sandbox init: " + body.value("step", std::string("?")) + ": " +
             body.value("message", std::string("?")));
   } else if (type == "exited") {

@@ -55,6 +55,12 @@ struct JobExit {
   std::string sandbox_error;  // the init failed; the sandbox is unusable until restarted
 };
 
+// The verdict of a finished job, in the precedence of result.h, for Sandbox::Run and Session
+// alike. `timed_out`/`output_killed`: the host killed the tree for that reason; `oom`: the
+// cgroup OOM killer fired during the job. Sets *violation for kSeccompViolation.
+Verdict DecideVerdict(const JobExit& e, bool timed_out, bool output_killed, bool oom,
+                      double cpu_limit_s, std::string* violation);
+
 class Sandbox {
  public:
   // A sandbox with its own io_context, for synchronous use through Run().

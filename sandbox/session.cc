@@ -276,7 +276,7 @@ void Session::WaitStatus(const std::shared_ptr<Pending>& p) {
         // Output written before the status record is already in the pipes.
         Drain(0, *p);
         Drain(1, *p);
-        if (pending_ == p) Complete(p, false);
+        if (pending_ == p) Complete(p);
       }));
 }
 
@@ -295,25 +295,10 @@ void Session::OnShellExit(const JobExit& e) {
     DoExec(p);
     return;
   }
-  Verdict v;
   std::string violation;
+  const Verdict v = DecideVerdict(e, p->timed_out, p->output_killed, /*oom=*/false,
+                                  p->limits.cpu_time_s, &violation);
   const bool signaled = WIFSIGNALED(e.wait_status);
-  if (!e.sandbox_error.empty())
-    v = Verdict::kSandboxError;
-  else if (!e.violation.empty())
-    v = Verdict::kSeccompViolation, violation = e.violation;
-  else if (signaled && WTERMSIG(e.wait_status) == SIGSYS)
-    v = Verdict::kSeccompViolation, violation = "foreign syscall ABI (i386 int 0x80 or x32)";
-  else if (p->timed_out)
-    v = Verdict::kWallTimeLimit;
-  else if (p->output_killed || e.sigxfsz)
-    v = Verdict::kOutputLimit;
-  else if (e.sigxcpu)
-    v = Verdict::kCpuTimeLimit;
-  else if (signaled)
-    v = Verdict::kSignaled;
-  else
-    v = WEXITSTATUS(e.wait_status) == 0 ? Verdict::kOk : Verdict::kNonzeroExit;
   p->exit_code = WIFEXITED(e.wait_status) ? WEXITSTATUS(e.wait_status) : -1;
   Status restart = StartShell();
   RunResult r;
@@ -342,7 +327,7 @@ void Session::FillResult(Pending& p, RunResult& r) {
   r.warnings = sandbox_->warnings();
 }
 
-void Session::Complete(const std::shared_ptr<Pending>& p, bool restarted) {
+void Session::Complete(const std::shared_ptr<Pending>& p) {
   pending_.reset();
   p->timer.cancel();
   boost::system::error_code ec;
@@ -352,7 +337,6 @@ void Session::Complete(const std::shared_ptr<Pending>& p, bool restarted) {
   r.verdict = p->output_killed ? Verdict::kOutputLimit
                                : (p->exit_code == 0 ? Verdict::kOk : Verdict::kNonzeroExit);
   FillResult(*p, r);
-  r.shell_restarted = restarted;
   p->handler(std::move(r));
 }
 

@@ -57,7 +57,7 @@ class Session {
   void WaitStatus(const std::shared_ptr<Pending>& p);
   void WaitOutput(const std::shared_ptr<Pending>& p, int which);
   void Drain(int which, Pending& p);
-  void Complete(const std::shared_ptr<Pending>& p, bool restarted);
+  void Complete(const std::shared_ptr<Pending>& p);  // the shell lives on
   void FillResult(Pending& p, RunResult& r);
 
   std::unique_ptr<Sandbox> sandbox_;

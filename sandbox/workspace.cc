@@ -7,8 +7,6 @@
 
 #include <cerrno>
 #include <climits>
-#include <filesystem>
-#include <fstream>
 #include <sstream>
 #include <vector>
 
