@@ -334,6 +334,26 @@ Status Sandbox::ResetWorkspace() {
   return OkStatus();
 }
 
+Status Sandbox::ResetWorkspace(const FileTree& contents) {
+  TG_RETURN_IF_ERROR(ResetWorkspace());
+  if (contents.empty()) return OkStatus();
+  if (contents.total_bytes() > config_.workspace_bytes)
+    return ResourceExhaustedError("workspace contents of {} bytes exceed workspace_bytes = {}",
+                                  contents.total_bytes(), config_.workspace_bytes);
+  const std::string path = "/proc/" + std::to_string(init_.pid) + "/root" + config_.workspace_path;
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd.valid()) return ErrnoError("open workspace " + path, errno);
+  // As for the template in Start(): files are created as the sandbox user (setfsuid is
+  // per-thread) beneath an fd opened as root; no command has run since the reset.
+  const uid_t u = uid_.host_uid();
+  ::setfsgid(u);
+  ::setfsuid(u);
+  Status st = contents.WriteBeneath(fd.get(), u, u);
+  ::setfsuid(0);
+  ::setfsgid(0);
+  return st.WithContext("writing workspace contents");
+}
+
 StatusOr<FileTree> Sandbox::SnapshotWorkspace() {
   const std::string path = "/proc/" + std::to_string(init_.pid) + "/root" + config_.workspace_path;
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));

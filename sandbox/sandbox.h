@@ -84,6 +84,10 @@ class Sandbox {
 
   // Returns the workspace to the template. O(1) in the template's size with overlayfs.
   Status ResetWorkspace();
+  // Returns the workspace to the template, then writes `contents` over it (an episode's task
+  // files on a shared base template). Costs O(contents), written from the host side before any
+  // command runs there. Fails while a command or job runs.
+  Status ResetWorkspace(const FileTree& contents);
   // The workspace's current contents, read without following links (hostile-safe).
   StatusOr<FileTree> SnapshotWorkspace();
   // A new sandbox with the same configuration whose workspace starts from a snapshot of this

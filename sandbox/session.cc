@@ -68,6 +68,85 @@ std::string RestorableExports(const std::string& exported) {
   return out.str();
 }
 
+// The Python session's driver (Interpreter::kPython). Reads cells framed as
+// "<nonce> <length>\n<bytes>" from a private duplicate of stdin (the cell's own stdin is
+// /dev/null), runs each in one namespace and writes the status record the bash protocol uses
+// ("\nB<nonce>\n<rc>\n<cwd>\nE<nonce>\n") to fd 3. Its own names live in a function so that
+// cells see a clean __main__-like namespace.
+constexpr char kPythonDriver[] = R"PY(
+def _tg_driver():
+    import ast, os, sys, traceback
+    ctl = os.dup(0)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    status = os.dup(3)
+    os.close(3)
+    sys.path.insert(0, os.getcwd())
+    ns = {"__name__": "__main__", "__builtins__": __builtins__}
+    pending = b""
+    def read_exact(n):
+        nonlocal pending
+        while len(pending) < n:
+            chunk = os.read(ctl, max(65536, n - len(pending)))
+            if not chunk:
+                return None
+            pending += chunk
+        out, pending = pending[:n], pending[n:]
+        return out
+    def read_line():
+        nonlocal pending
+        while b"\n" not in pending:
+            chunk = os.read(ctl, 65536)
+            if not chunk:
+                return None
+            pending += chunk
+        line, _, pending = pending.partition(b"\n")
+        return line
+    while True:
+        header = read_line()
+        if header is None:
+            return
+        nonce, _, size = header.partition(b" ")
+        code = read_exact(int(size))
+        if code is None:
+            return
+        rc = 0
+        try:
+            tree = ast.parse(code.decode("utf-8", "surrogateescape"), "<cell>", "exec")
+            last = None
+            if tree.body and isinstance(tree.body[-1], ast.Expr):
+                last = ast.Expression(tree.body.pop().value)
+            exec(compile(tree, "<cell>", "exec"), ns)
+            if last is not None:
+                value = eval(compile(last, "<cell>", "eval"), ns)
+                if value is not None:
+                    print(repr(value))
+        except SystemExit as e:
+            rc = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+            if e.code is not None and not isinstance(e.code, int):
+                print(e.code, file=sys.stderr)
+        except BaseException as e:
+            tb = e.__traceback__
+            while tb is not None and tb.tb_frame.f_code.co_filename != "<cell>":
+                tb = tb.tb_next
+            sys.stderr.write("".join(traceback.format_exception(type(e), e, tb)))
+            rc = 1
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except BaseException:
+            pass
+        try:
+            cwd = os.getcwd().encode("utf-8", "surrogateescape")
+        except OSError:
+            cwd = b"/"
+        record = b"\nB" + nonce + b"\n" + str(rc & 255).encode() + b"\n" + cwd + b"\nE" + nonce + b"\n"
+        while record:
+            record = record[os.write(status, record):]
+_tg_driver()
+)PY";
+
 }  // namespace
 
 struct Session::Pending {
@@ -86,7 +165,8 @@ struct Session::Pending {
   Limits limits;
 };
 
-Session::Session(std::unique_ptr<Sandbox> sandbox) : sandbox_(std::move(sandbox)) {
+Session::Session(std::unique_ptr<Sandbox> sandbox, SessionOptions options)
+    : sandbox_(std::move(sandbox)), options_(std::move(options)) {
   cwd_ = sandbox_->config().workspace_path;
 }
 
@@ -99,17 +179,18 @@ Session::~Session() {
   sandbox_.reset();
 }
 
-StatusOr<std::unique_ptr<Session>> Session::Create(SandboxConfig config) {
+StatusOr<std::unique_ptr<Session>> Session::Create(SandboxConfig config, SessionOptions options) {
   TG_ASSIGN_OR_RETURN(auto sb, Sandbox::Create(std::move(config)));
-  std::unique_ptr<Session> s(new Session(std::move(sb)));
+  std::unique_ptr<Session> s(new Session(std::move(sb), std::move(options)));
   TG_RETURN_IF_ERROR(s->StartShell());
   return s;
 }
 
 StatusOr<std::unique_ptr<Session>> Session::Create(SandboxConfig config,
-                                                   asio::any_io_executor executor) {
+                                                   asio::any_io_executor executor,
+                                                   SessionOptions options) {
   TG_ASSIGN_OR_RETURN(auto sb, Sandbox::Create(std::move(config), std::move(executor)));
-  std::unique_ptr<Session> s(new Session(std::move(sb)));
+  std::unique_ptr<Session> s(new Session(std::move(sb), std::move(options)));
   TG_RETURN_IF_ERROR(s->StartShell());
   return s;
 }
@@ -120,7 +201,11 @@ Status Session::StartShell() {
   TG_ASSIGN_OR_RETURN(Pipe err, MakePipe());
   TG_ASSIGN_OR_RETURN(Pipe status, MakePipe());
   JobSpec spec;
-  spec.argv = {"/bin/bash", "--noprofile", "--norc"};
+  if (options_.interpreter == Interpreter::kPython) {
+    spec.argv = {options_.python_path, "-I", "-u", "-c", kPythonDriver};
+  } else {
+    spec.argv = {"/bin/bash", "--noprofile", "--norc"};
+  }
   spec.cwd = sandbox_->config().workspace_path;
   spec.limits = sandbox_->config().limits;
   const std::uint64_t gen = ++generation_;
@@ -137,7 +222,12 @@ Status Session::StartShell() {
   for (auto* d : {&out_[0], &out_[1], &status_}) (*d)->non_blocking(true);
   status_buf_.clear();
   shell_alive_ = true;
-  // Restore the state of the previous shell (after a restart or in a fork).
+  // Restore the state of the previous shell (after a restart or in a fork). A new Python
+  // interpreter starts from nothing: its state cannot be carried over.
+  if (options_.interpreter == Interpreter::kPython) {
+    cwd_ = sandbox_->config().workspace_path;
+    return OkStatus();
+  }
   std::string preamble;
   if (cwd_ != sandbox_->config().workspace_path)
     preamble += "cd -- " + AnsiCQuote(cwd_) + " 2>/dev/null\n";
@@ -194,14 +284,7 @@ void Session::DoExec(std::shared_ptr<Pending> p) {
   p->limits = sandbox_->config().limits;
   p->nonce = RandomNonce();
   p->start = std::chrono::steady_clock::now();
-  // One line: bash reads a pipe byte by byte and parses a whole line before running it, so while
-  // the command runs nothing of this script (the nonce above all) is left in the pipe for it to
-  // read through the copy of stdin bash keeps during the redirection.
-  const std::string script = "__tg_cmd=" + AnsiCQuote(p->command) +
-                             "; { eval \"$__tg_cmd\"; } </dev/null 3>&-; __tg_rc=$?; "
-                             "{ printf '\\nB%s\\n%d\\n%s\\n' '" +
-                             p->nonce + "' \"$__tg_rc\" \"$PWD\"; export -p; printf 'E%s\\n' '" +
-                             p->nonce + "'; } >&3\n";
+  const std::string script = EncodeCommand(p->command, p->nonce);
   if (Status st = WriteAll(stdin_->native_handle(), script); !st.ok()) {
     // The shell died between commands; its exit handler restarts it and sends this again.
     p->resend = true;
@@ -220,6 +303,18 @@ void Session::DoExec(std::shared_ptr<Pending> p) {
   WaitStatus(p);
   WaitOutput(p, 0);
   WaitOutput(p, 1);
+}
+
+std::string Session::EncodeCommand(const std::string& command, const std::string& nonce) const {
+  if (options_.interpreter == Interpreter::kPython)
+    return nonce + " " + std::to_string(command.size()) + "\n" + command;
+  // One line: bash reads a pipe byte by byte and parses a whole line before running it, so while
+  // the command runs nothing of this script (the nonce above all) is left in the pipe for it to
+  // read through the copy of stdin bash keeps during the redirection.
+  return "__tg_cmd=" + AnsiCQuote(command) +
+         "; { eval \"$__tg_cmd\"; } </dev/null 3>&-; __tg_rc=$?; "
+         "{ printf '\\nB%s\\n%d\\n%s\\n' '" +
+         nonce + "' \"$__tg_rc\" \"$PWD\"; export -p; printf 'E%s\\n' '" + nonce + "'; } >&3\n";
 }
 
 void Session::Drain(int which, Pending& p) {
@@ -343,11 +438,57 @@ void Session::Complete(const std::shared_ptr<Pending>& p) {
 StatusOr<std::unique_ptr<Session>> Session::Fork() {
   if (pending_) return FailedPreconditionError("cannot fork a session while a command runs");
   TG_ASSIGN_OR_RETURN(auto sb, sandbox_->Fork());
-  std::unique_ptr<Session> s(new Session(std::move(sb)));
+  std::unique_ptr<Session> s(new Session(std::move(sb), options_));
   s->cwd_ = cwd_;
   s->exported_ = exported_;
   TG_RETURN_IF_ERROR(s->StartShell());
   return s;
+}
+
+Status Session::StopShell() {
+  // Handlers of the old shell see a new generation and return; its descriptors go now.
+  ++generation_;
+  for (auto* d : {&stdin_, &out_[0], &out_[1], &status_}) d->reset();
+  shell_alive_ = false;
+  auto* io = sandbox_->own_io_context();
+  if (io == nullptr) return FailedPreconditionError("StopShell needs the session's own io_context");
+  if (!sandbox_->job_active()) return OkStatus();
+  sandbox_->KillJob();
+  io->restart();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (sandbox_->job_active() && std::chrono::steady_clock::now() < deadline)
+    io->run_one_for(std::chrono::milliseconds(100));
+  if (sandbox_->job_active()) return sandbox_->Restart().WithContext("shell did not die");
+  return OkStatus();
+}
+
+Status Session::Reset(const FileTree& contents) {
+  if (pending_) return FailedPreconditionError("cannot reset a session while a command runs");
+  if (sandbox_->own_io_context() == nullptr) {
+    ++generation_;
+    for (auto* d : {&stdin_, &out_[0], &out_[1], &status_}) d->reset();
+    shell_alive_ = false;
+    TG_RETURN_IF_ERROR(sandbox_->Restart());
+  } else {
+    TG_RETURN_IF_ERROR(StopShell());
+  }
+  cwd_ = sandbox_->config().workspace_path;
+  exported_.clear();
+  TG_RETURN_IF_ERROR(sandbox_->ResetWorkspace(contents));
+  return StartShell();
+}
+
+RunResult Session::RunFresh(RunOptions options) {
+  RunResult r;
+  if (pending_) {
+    r.error = "session busy: a command is already running";
+    return r;
+  }
+  if (Status st = StopShell(); !st.ok()) {
+    r.error = st.message();
+    return r;
+  }
+  return sandbox_->Run(std::move(options));
 }
 
 Status Session::Reset() {
