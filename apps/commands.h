@@ -8,6 +8,7 @@ namespace toolgym::apps {
 
 void AddSandboxCommands(CLI::App& app);  // sandbox_cmd.cc
 void AddDemoCommand(CLI::App& app);      // demo_cmd.cc
+void AddEnvCommands(CLI::App& app);      // env_cmd.cc: list, show, validate, play, run
 
 void SetExitCode(int code);
 int ExitCode();

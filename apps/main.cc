@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   toolgym::apps::AddSandboxCommands(app);
   toolgym::apps::AddDemoCommand(app);
+  toolgym::apps::AddEnvCommands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,171 @@
+#include "agent/policy.h"
+
+#include <fmt/format.h>
+
+#include <regex>
+
+#include "scenarios/template.h"
+
+namespace toolgym::agent {
+
+using nlohmann::json;
+
+namespace {
+
+// Tool results of the last step (the messages after the last assistant message).
+std::vector<const envs::Message*> LastToolMessages(const std::vector<envs::Message>& conv) {
+  std::vector<const envs::Message*> out;
+  for (auto it = conv.rbegin(); it != conv.rend() && it->role != "assistant"; ++it)
+    if (it->role == "tool") out.insert(out.begin(), &*it);
+  return out;
+}
+
+}  // namespace
+
+Status ExpertPolicy::BeginEpisode(const envs::Task& task, const std::vector<envs::ToolSpec>& tools,
+                                  std::uint64_t) {
+  if (task.expert.empty())
+    return FailedPreconditionError("scenario {} has no expert", task.scenario_id);
+  task_ = &task;
+  tools_ = tools;
+  outputs_.clear();
+  next_ = 0;
+  return OkStatus();
+}
+
+StatusOr<std::string> ExpertPolicy::Act(const std::vector<envs::Message>& conversation) {
+  if (task_ == nullptr) return FailedPreconditionError("expert: BeginEpisode was not called");
+  if (next_ > 0) {
+    auto msgs = LastToolMessages(conversation);
+    outputs_.push_back(msgs.empty() ? std::string() : msgs.back()->content);
+  }
+  if (next_ >= task_->expert.size())
+    return FailedPreconditionError(
+        "expert of {} (seed {}) has no step {}: the episode should have "
+        "ended",
+        task_->scenario_id, task_->seed, next_);
+  const envs::ExpertStep& step = task_->expert[next_];
+  json ctx = task_->params;
+  ctx["obs"] = {{"last", outputs_.empty() ? std::string() : outputs_.back()}, {"steps", outputs_}};
+  if (!step.extract.empty()) {
+    const std::string& last = outputs_.empty() ? std::string() : outputs_.back();
+    std::smatch m;
+    std::regex re(step.extract);
+    if (!std::regex_search(last, m, re) || m.size() < 2)
+      return FailedPreconditionError(
+          "expert of {} (seed {}), step {}: extract /{}/ found nothing in the last observation: "
+          "{}",
+          task_->scenario_id, task_->seed, next_, step.extract, last.substr(0, 300));
+    ctx["x"] = m[1].str();
+  }
+  auto args = scenarios::RenderJson(step.arguments, ctx);
+  if (!args.ok())
+    return args.status().WithContext(
+        fmt::format("expert of {} (seed {}), step {}", task_->scenario_id, task_->seed, next_));
+  envs::ToolCall call;
+  call.id = fmt::format("call_{}", next_);
+  call.name = step.tool;
+  call.arguments = std::move(args).value();
+  ++next_;
+  return envs::RenderAction(task_->action_format, {call}, std::nullopt, std::nullopt, tools_);
+}
+
+Status RandomPolicy::BeginEpisode(const envs::Task& task, const std::vector<envs::ToolSpec>& tools,
+                                  std::uint64_t seed) {
+  task_ = &task;
+  tools_ = tools;
+  rng_.seed(seed_ * 0x9E3779B97F4A7C15ull + seed);
+  return OkStatus();
+}
+
+std::uint64_t RandomPolicy::Draw(std::uint64_t n) {
+  const std::uint64_t limit = UINT64_MAX - UINT64_MAX % n;
+  std::uint64_t x;
+  do x = rng_();
+  while (x >= limit);
+  return x % n;
+}
+
+std::string RandomPolicy::RandomToken(const std::vector<envs::Message>& conversation) {
+  // A word from the last tool output (or the instruction): random, but of the right kind.
+  std::string text;
+  auto msgs = LastToolMessages(conversation);
+  if (!msgs.empty())
+    text = msgs.back()->content;
+  else if (conversation.size() > 1)
+    text = conversation[1].content;
+  std::vector<std::string> words;
+  std::string cur;
+  for (char c : text) {
+    if (std::isspace(static_cast<unsigned char>(c))) {
+      if (!cur.empty()) words.push_back(cur);
+      cur.clear();
+    } else {
+      cur.push_back(c);
+    }
+  }
+  if (!cur.empty()) words.push_back(cur);
+  if (words.empty()) return std::to_string(Draw(100));
+  return words[Draw(words.size())];
+}
+
+StatusOr<std::string> RandomPolicy::Act(const std::vector<envs::Message>& conversation) {
+  if (task_ == nullptr) return FailedPreconditionError("random: BeginEpisode was not called");
+  static const std::vector<std::string> kCommands = {"ls",
+                                                     "ls -la",
+                                                     "pwd",
+                                                     "find . -type f | head",
+                                                     "cat *",
+                                                     "wc -l *",
+                                                     "ls -R",
+                                                     "echo hello",
+                                                     "grep -r a . | head",
+                                                     "head -n 3 *",
+                                                     "du -a .",
+                                                     "sort * | head",
+                                                     "cd ..",
+                                                     "ls /tmp"};
+  static const std::vector<std::string> kCode = {"print(1)",
+                                                 "import os; os.listdir('.')",
+                                                 "x = 1",
+                                                 "open('solution.py').read()",
+                                                 "def f(x):\n    return x",
+                                                 "1 / 0",
+                                                 "import math; math.pi"};
+  static const std::vector<std::string> kMalformed = {
+      "<tool_call>{\"name\": \"bash\", \"arguments\": {\"command\": </tool_call>",
+      "<tool_call>{\"name\": \"nosuchtool\", \"arguments\": {}}</tool_call>",
+      "I am not sure what to do.", "bash[", "<tool_call>{\"arguments\": {}}</tool_call>"};
+  const double u = static_cast<double>(rng_() >> 11) * 0x1.0p-53;
+  if (u < malformed_rate_) return kMalformed[Draw(kMalformed.size())];
+  const envs::ToolSpec& tool = tools_[Draw(tools_.size())];
+  envs::ToolCall call;
+  call.id = "call_r";
+  call.name = tool.name;
+  if (tool.name == "bash") {
+    call.arguments = {{"command", kCommands[Draw(kCommands.size())]}};
+  } else if (tool.name == "python") {
+    call.arguments = {{"code", kCode[Draw(kCode.size())]}};
+  } else if (tool.name == "submit") {
+    if (tool.parameters.contains("required"))
+      call.arguments = {{"answer", RandomToken(conversation)}};
+  } else if (tool.name == "read_file") {
+    call.arguments = {{"path", RandomToken(conversation)}};
+  } else if (tool.name == "write_file") {
+    call.arguments = {{"path", RandomToken(conversation)}, {"content", RandomToken(conversation)}};
+  } else {
+    // Unknown tools: fill required string arguments with a random token.
+    if (tool.parameters.contains("required"))
+      for (const auto& r : tool.parameters["required"])
+        call.arguments[r.get<std::string>()] = RandomToken(conversation);
+  }
+  return envs::RenderAction(task_->action_format, {call}, std::nullopt, std::nullopt, tools_);
+}
+
+StatusOr<std::unique_ptr<Policy>> MakePolicy(const std::string& name, std::uint64_t seed) {
+  if (name == "expert") return std::unique_ptr<Policy>(new ExpertPolicy);
+  if (name == "random") return std::unique_ptr<Policy>(new RandomPolicy(seed));
+  return InvalidArgumentError("unknown policy \"{}\"; expected expert or random", name);
+}
+
+}  // namespace toolgym::agent
