@@ -279,7 +279,7 @@ StatusOr<StepResult> ToolEnv::Step(const std::string& action) {
   if (action.size() > t.budgets.max_action_bytes) {
     info.format_ok = false;
     info.tool_errors.push_back(
-        {ActionErrorKind::kTooManyCalls, -1, "",
+        {ActionErrorKind::kActionTooLong, -1, "",
          fmt::format("the action has {} bytes, more than the {} allowed; nothing was run",
                      action.size(), t.budgets.max_action_bytes)});
     out.observation.messages.push_back({"user", RenderErrors(info.tool_errors), "", ""});

@@ -221,6 +221,9 @@ TEST(ShellEnvTest, TooLongActionTruncatesWithoutRunning) {
   EXPECT_TRUE(s->truncated);
   EXPECT_EQ(s->info.end_reason, "action_too_long");
   EXPECT_TRUE(s->info.tool_calls.empty());
+  ASSERT_EQ(s->info.tool_errors.size(), 1u);
+  EXPECT_STREQ(ActionErrorKindName(s->info.tool_errors[0].kind), "action_too_long");
+  EXPECT_NE(s->info.tool_errors[0].message.find("more than the 100 allowed"), std::string::npos);
 }
 
 TEST(ShellEnvTest, ProgressShapingIsPotentialBased) {
