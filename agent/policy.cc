@@ -49,8 +49,18 @@ StatusOr<std::string> ExpertPolicy::Act(const std::vector<envs::Message>& conver
   ctx["obs"] = {{"last", outputs_.empty() ? std::string() : outputs_.back()}, {"steps", outputs_}};
   if (!step.extract.empty()) {
     const std::string& last = outputs_.empty() ? std::string() : outputs_.back();
+    auto pattern = scenarios::RenderString(step.extract, ctx);
+    if (!pattern.ok())
+      return pattern.status().WithContext(fmt::format("expert of {} (seed {}), step {}: extract",
+                                                      task_->scenario_id, task_->seed, next_));
     std::smatch m;
-    std::regex re(step.extract);
+    std::regex re;
+    try {
+      re = std::regex(*pattern);
+    } catch (const std::regex_error& e) {
+      return InvalidArgumentError("expert of {} (seed {}), step {}: extract /{}/: {}",
+                                  task_->scenario_id, task_->seed, next_, *pattern, e.what());
+    }
     if (!std::regex_search(last, m, re) || m.size() < 2)
       return FailedPreconditionError(
           "expert of {} (seed {}), step {}: extract /{}/ found nothing in the last observation: "

@@ -59,13 +59,18 @@ StatusOr<Trajectory> RunEpisode(envs::Env& env, Policy& policy, std::uint64_t se
 
 json ToJson(const Trajectory& t) {
   json steps = json::array();
-  for (const TrajectoryStep& s : t.steps)
+  for (const TrajectoryStep& s : t.steps) {
+    // The task's parameters are written once, in reset.info; repeating them in every step would
+    // multiply the file's size by the episode's length.
+    json info = s.info;
+    if (info.contains("task") && info["task"].is_object()) info["task"].erase("params");
     steps.push_back({{"action", s.action},
                      {"observation", s.observation},
                      {"reward", s.reward},
                      {"terminated", s.terminated},
                      {"truncated", s.truncated},
-                     {"info", s.info}});
+                     {"info", std::move(info)}});
+  }
   json j = {{"schema", kTrajectorySchema},
             {"scenario", t.scenario},
             {"version", t.version},

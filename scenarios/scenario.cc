@@ -26,12 +26,32 @@ std::string LoadError::ToString() const {
 namespace {
 
 // The top-level fields of a scenario file, in documentation order.
-const std::vector<std::string> kTopFields = {
-    "id",        "version",      "env",           "title",   "description",
-    "tags",      "difficulty",   "instruction",   "rules",   "params",
-    "workspace", "tools",        "action_format", "answer",  "end_on_goal",
-    "verifier",  "subgoals",     "expert",        "reward",  "budgets",
-    "seeds",     "public_tests", "options",       "$schema", "comment"};
+const std::vector<std::string> kTopFields = {"id",
+                                             "version",
+                                             "env",
+                                             "title",
+                                             "description",
+                                             "tags",
+                                             "difficulty",
+                                             "instruction",
+                                             "rules",
+                                             "params",
+                                             "workspace",
+                                             "tools",
+                                             "action_format",
+                                             "answer",
+                                             "end_on_goal",
+                                             "verifier",
+                                             "subgoals",
+                                             "expert",
+                                             "reward",
+                                             "budgets",
+                                             "seeds",
+                                             "public_tests",
+                                             "options",
+                                             "$schema",
+                                             "comment",
+                                             "expert_may_use"};
 const std::vector<std::string> kRewardFields = {"success",
                                                 "failure",
                                                 "per_call_success",
@@ -184,7 +204,7 @@ void PlaceholderRoots(const json& v, std::set<std::string>* roots, bool full_pat
 }
 
 StatusOr<std::uint32_t> ParseMode(const json& v) {
-  if (v.is_number_unsigned() && v.get<std::uint64_t>() <= 07777)
+  if (v.is_number_integer() && v.get<std::int64_t>() >= 0 && v.get<std::int64_t>() <= 07777)
     return static_cast<std::uint32_t>(v.get<std::uint64_t>());
   if (v.is_string()) {
     const std::string s = v.get<std::string>();
@@ -392,9 +412,27 @@ std::shared_ptr<const Scenario> Scenario::FromJson(const json& doc, const std::s
   }
 
   // Instruction placeholders: what the agent is shown, hence what the expert may use.
-  std::set<std::string> visible, visible_paths;
+  std::set<std::string> visible, visible_paths, may_use;
   PlaceholderRoots(json(instruction), &visible);
   PlaceholderRoots(json(instruction), &visible_paths, /*full_paths=*/true);
+  // Knowledge the expert brings besides what it is shown, declared so that a reader sees it:
+  // a reference solution that a programmer writes from the specification (code tasks). Never
+  // an answer: docs/scenarios.md explains the rule.
+  if (const json* k = c.Field(doc, "", "expert_may_use", false)) {
+    if (!k->is_array()) {
+      c.Error("/expert_may_use", "expected an array of parameter paths, found " + Describe(*k));
+    } else {
+      for (size_t i = 0; i < k->size(); ++i) {
+        const json& item = (*k)[i];
+        if (!item.is_string() || !param_names.count(item.get<std::string>().substr(
+                                     0, item.get<std::string>().find('.'))))
+          c.Error(fmt::format("/expert_may_use/{}", i),
+                  "expected a parameter path such as \"fn.reference\", found " + Describe(item));
+        else
+          may_use.insert(item.get<std::string>());
+      }
+    }
+  }
   for (const std::string& r : visible)
     if (!param_names.count(r))
       c.Error("/instruction", fmt::format("placeholder '{}' names no parameter; parameters: {}", r,
@@ -531,20 +569,23 @@ std::shared_ptr<const Scenario> Scenario::FromJson(const json& doc, const std::s
                     "expected a regular expression, found " + Describe(st["extract"]));
           } else {
             step.extract = st["extract"].get<std::string>();
-            try {
-              std::regex re(step.extract);
-              if (re.mark_count() < 1)
+            // A templated regex is compiled when the expert plays the step.
+            if (!HasPlaceholder(step.extract)) try {
+                std::regex re(step.extract);
+                if (re.mark_count() < 1)
+                  c.Error(path + "/extract",
+                          "expected a regular expression with a capture group, found " +
+                              Describe(st["extract"]));
+              } catch (const std::regex_error& err) {
                 c.Error(path + "/extract",
-                        "expected a regular expression with a capture group, found " +
-                            Describe(st["extract"]));
-            } catch (const std::regex_error& err) {
-              c.Error(path + "/extract", std::string("invalid regular expression: ") + err.what());
-            }
+                        std::string("invalid regular expression: ") + err.what());
+              }
           }
         }
         // The expert acts only on what the agent can see: the instruction and observations.
         std::set<std::string> used;
         PlaceholderRoots(step.arguments, &used, /*full_paths=*/true);
+        PlaceholderRoots(json(step.extract), &used, /*full_paths=*/true);
         for (const std::string& u : used) {
           const std::string root = u.substr(0, u.find('.'));
           if (root == "x" && step.extract.empty()) {
@@ -555,6 +596,10 @@ std::shared_ptr<const Scenario> Scenario::FromJson(const json& doc, const std::s
           bool shown = false;
           for (const std::string& v : visible_paths)
             if (u == v || u.starts_with(v + ".")) shown = true;
+          // Declared expert knowledge writes state; it never becomes a submitted answer.
+          if (step.tool != "submit")
+            for (const std::string& v : may_use)
+              if (u == v || u.starts_with(v + ".")) shown = true;
           if (shown) continue;
           c.Error(path + "/args",
                   fmt::format("the expert uses '{}', which the agent is never shown: expert steps "
@@ -631,8 +676,11 @@ std::shared_ptr<const Scenario> Scenario::FromJson(const json& doc, const std::s
       for (const char* split : {"train", "test"}) {
         if (!seeds->contains(split)) continue;
         const json& r = (*seeds)[split];
-        if (!r.is_array() || r.size() != 2 || !r[0].is_number_unsigned() ||
-            !r[1].is_number_unsigned() || r[0].get<std::uint64_t>() >= r[1].get<std::uint64_t>()) {
+        auto non_negative = [](const json& x) {
+          return x.is_number_integer() && x.get<std::int64_t>() >= 0;
+        };
+        if (!r.is_array() || r.size() != 2 || !non_negative(r[0]) || !non_negative(r[1]) ||
+            r[0].get<std::uint64_t>() >= r[1].get<std::uint64_t>()) {
           c.Error(std::string("/seeds/") + split,
                   "expected [begin, end] with integers 0 <= begin < end (end exclusive), found " +
                       Describe(r));
