@@ -1305,7 +1305,8 @@ StatusOr<json> GenRenameSet(const json& args, Rng& rng) {
       case 3:
         style = "padding";
         from_s = fmt::format("{}{{n}}.{}", p1, e2);
-        to_s = fmt::format("{}{{n:03}}.{}", p1, e2);
+        // Four digits: every number below 1000 changes its name.
+        to_s = fmt::format("{}{{n:04}}.{}", p1, e2);
         break;
       default: {
         style = "separator";
@@ -1403,6 +1404,7 @@ StatusOr<json> GenModeSet(const json& args, Rng& rng) {
                                            {"txt", "0644", {"0600", "0666", "0755", "0640"}}};
   std::vector<std::string> stems = MergeLists({"nouns", "verbs"});
   std::set<std::string> used;
+  json tree = json::object();
   json files = json::object(), modes = json::object(), expected = json::object();
   json to_fix = json::array();
   std::string chmod;
@@ -1422,6 +1424,7 @@ StatusOr<json> GenModeSet(const json& args, Rng& rng) {
                                           : RandomText(rng, stems, 40);
     files[path] = content;
     modes[path] = mode;
+    tree[path] = {{"content", content}, {"mode", mode}};
     expected[path] = k.mode;
     if (wrong) to_fix.push_back(path);
     chmod += fmt::format("chmod {} {}\n", mode, ShellQuote(path));
@@ -1430,6 +1433,7 @@ StatusOr<json> GenModeSet(const json& args, Rng& rng) {
   out["dir"] = dir;
   out["files"] = files;
   out["modes"] = modes;
+  out["tree"] = tree;  // for "workspace": {"from_param": "x.tree"}: files with their modes
   out["expected_modes"] = expected;
   out["to_fix"] = to_fix;
   out["chmod_script"] = chmod;

@@ -214,7 +214,7 @@ TEST(GeneratorDeterminismTest, GoldenValues) {
       {"text_lines", 0x5a2dd4cb1e38d3bdull},  {"log_file", 0xd930a0a81915f4ddull},
       {"csv_table", 0x99bcaef402294b78ull},   {"sized_files", 0x377e47b6fd449a48ull},
       {"config_file", 0x536245d8188f2175ull}, {"file_pair", 0x1dbeea330bd0b35full},
-      {"rename_set", 0x1274d4ca97b0c2cdull},  {"mode_set", 0xa294f4e85d2ce765ull},
+      {"rename_set", 0x1274d4ca97b0c2cdull},  {"mode_set", 0xc9d5459f3ee30ef6ull},
       {"py_function", 0x122db600d72c9674ull}, {"py_buggy", 0xb6cfe39500eacc27ull},
       {"py_explore", 0xa907b233470a7d0ull},
   };
