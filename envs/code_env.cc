@@ -126,6 +126,14 @@ std::string LastLine(std::string err) {
   return SanitizeUtf8(nl == std::string::npos ? err : err.substr(nl + 1));
 }
 
+// A cell that runs `code` for a tool (read_file, write_file) in a namespace of its own, with the
+// real builtins: nothing the agent defined or rebound (open, os, sys) changes what the tool does,
+// and the tool leaves no name behind in the agent's namespace, even when it fails.
+std::string ToolCell(const std::string& code) {
+  return "import builtins as __tg_b\ntry:\n    __tg_b.exec(" + PythonStringLiteral(code) +
+         ", {'__builtins__': __tg_b, '__name__': '__toolgym_tool__'})\nfinally:\n    del __tg_b\n";
+}
+
 }  // namespace
 
 ToolEnv::ToolOutcome CodeEnv::RunCell(const std::string& code, const ToolLimits& limits,
@@ -166,11 +174,9 @@ ToolEnv::ToolOutcome CodeEnv::Execute(const ToolCall& call) {
   if (call.name == "read_file") {
     const std::string path = call.arguments.at("path").get<std::string>();
     sandbox::RunResult r;
-    ToolOutcome o =
-        RunCell("if True:\n    import sys as __tg_sys\n    with open(" + PythonStringLiteral(path) +
-                    ", 'rb') as __tg_f:\n        __tg_sys.stdout.buffer.write("
-                    "__tg_f.read())\n    del __tg_sys, __tg_f\n",
-                limits, &r);
+    ToolOutcome o = RunCell(ToolCell("import sys\nwith open(" + PythonStringLiteral(path) +
+                                     ", 'rb') as f:\n    sys.stdout.buffer.write(f.read())\n"),
+                            limits, &r);
     if (o.error) {
       o.output = "read_file failed: " + LastLine(r.stderr_data);
       return o;
@@ -189,14 +195,10 @@ ToolEnv::ToolOutcome CodeEnv::Execute(const ToolCall& call) {
     const std::string path = call.arguments.at("path").get<std::string>();
     const std::string content = call.arguments.at("content").get<std::string>();
     const std::string cell =
-        "if True:\n    import os as __tg_os\n    __tg_p = " + PythonStringLiteral(path) +
-        "\n    if __tg_os.path.dirname(__tg_p):\n"
-        "        __tg_os.makedirs(__tg_os.path.dirname(__tg_p), exist_ok=True)\n"
-        "    with open(__tg_p, 'w', encoding='utf-8', newline='') as __tg_f:\n"
-        "        __tg_f.write(" +
-        PythonStringLiteral(content) +
-        ")\n"
-        "    del __tg_os, __tg_p, __tg_f\n";
+        ToolCell("import os\np = " + PythonStringLiteral(path) +
+                 "\nif os.path.dirname(p):\n    os.makedirs(os.path.dirname(p), exist_ok=True)\n"
+                 "with open(p, 'w', encoding='utf-8', newline='') as f:\n    f.write(" +
+                 PythonStringLiteral(content) + ")\n");
     sandbox::RunResult r;
     ToolOutcome o = RunCell(cell, limits, &r);
     if (o.error) {
