@@ -35,7 +35,9 @@ json Valid() {
 std::vector<LoadError> Load(const json& doc) {
   std::vector<LoadError> errors;
   auto s = Scenario::FromJson(doc, "case.json", &errors);
-  if (errors.empty()) EXPECT_NE(s, nullptr);
+  if (errors.empty()) {
+    EXPECT_NE(s, nullptr);
+  }
   return errors;
 }
 
