@@ -181,14 +181,7 @@ ToolEnv::ToolOutcome CodeEnv::Execute(const ToolCall& call) {
       o.output = "read_file failed: " + LastLine(r.stderr_data);
       return o;
     }
-    bool cut = false;
-    o.output = SanitizeUtf8(Truncate(r.stdout_data, limits.max_output_bytes, &cut));
-    if (cut || r.stdout_truncated)
-      o.output +=
-          fmt::format("\n[file truncated: {} of {} bytes shown]",
-                      std::min<std::uint64_t>(limits.max_output_bytes, r.stdout_data.size()),
-                      r.stdout_total_bytes);
-    if (o.output.empty()) o.output = "(empty file)";
+    o.output = RenderFileContent(r, limits.max_output_bytes);
     return o;
   }
   if (call.name == "write_file") {

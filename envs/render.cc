@@ -123,6 +123,17 @@ std::string RenderCommandResult(const sandbox::RunResult& r, std::uint64_t max_o
   return out;
 }
 
+std::string RenderFileContent(const sandbox::RunResult& r, std::uint64_t max_bytes) {
+  bool cut = false;
+  std::string out = SanitizeUtf8(Truncate(r.stdout_data, max_bytes, &cut));
+  if (cut || r.stdout_truncated)
+    out +=
+        fmt::format("\n[file truncated: {} of {} bytes shown]",
+                    std::min<std::uint64_t>(max_bytes, r.stdout_data.size()), r.stdout_total_bytes);
+  if (out.empty()) out = "(empty file)";
+  return out;
+}
+
 std::string RenderErrors(const std::vector<ActionError>& errors) {
   std::string out = "Your action could not be used as given:";
   for (const ActionError& e : errors) out += "\n- " + e.message;

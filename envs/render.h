@@ -27,6 +27,10 @@ std::string Truncate(const std::string& s, std::uint64_t max_bytes, bool* cut);
 std::string RenderCommandResult(const sandbox::RunResult& r, std::uint64_t max_output_bytes,
                                 double timeout_s, const char* shell_name);
 
+// A file's text as read_file shows it: the captured stdout of the command that printed it, cut to
+// max_bytes with a note, or "(empty file)".
+std::string RenderFileContent(const sandbox::RunResult& r, std::uint64_t max_bytes);
+
 // "Your action could not be used:\n- bash: missing required argument 'command' (string)".
 std::string RenderErrors(const std::vector<ActionError>& errors);
 
