@@ -7,12 +7,10 @@
 #include <vector>
 
 #include "envs/action_parser.h"
+#include "envs/utf8.h"
 #include "sandbox/result.h"
 
 namespace toolgym::envs {
-
-// Replaces bytes that are not valid UTF-8 with U+FFFD (observations are JSON strings).
-std::string SanitizeUtf8(const std::string& s);
 
 // The first `max_bytes` of `s` (cut at a UTF-8 boundary) and whether anything was cut.
 std::string Truncate(const std::string& s, std::uint64_t max_bytes, bool* cut);
