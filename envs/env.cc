@@ -232,7 +232,7 @@ StatusOr<ResetResult> ToolEnv::Reset(std::optional<std::uint64_t> seed, const js
   // Φ of the initial state (a subgoal may hold from the start, e.g. a file already absent).
   {
     std::optional<std::string> none;
-    VerifyContext ctx{task_->params, none, history_, workspace(), false};
+    VerifyContext ctx{task_->params, none, history_, workspace(), false, EnvState()};
     std::vector<std::string> reached;
     potential_ = Potential(ctx, &reached);
   }
@@ -276,6 +276,7 @@ StatusOr<StepResult> ToolEnv::Step(const std::string& action) {
   terms["overlong"] =
       w.overlong * OverlongPenalty(action.size(), w.overlong_max_bytes, w.overlong_buffer_bytes);
   bool submitted = false;
+  std::string kind_end_reason;  // set when a tool call itself ended the episode
   if (action.size() > t.budgets.max_action_bytes) {
     info.format_ok = false;
     info.tool_errors.push_back(
@@ -329,6 +330,10 @@ StatusOr<StepResult> ToolEnv::Step(const std::string& action) {
         rec.wall_time_s = o.wall_time_s;
         ci.wall_ms = MsSince(call_start);
         if (!o.verdict.empty()) info.verdicts.push_back(o.verdict);
+        if (o.ends_episode) {
+          submitted = true;
+          kind_end_reason = o.end_reason.empty() ? "ended_by_tool" : o.end_reason;
+        }
       }
       ci.error = rec.error;
       ci.verdict = rec.verdict;
@@ -357,7 +362,7 @@ StatusOr<StepResult> ToolEnv::Step(const std::string& action) {
   // Progress shaping: F = gamma * Φ(s') - Φ(s) over the scenario's subgoals.
   const auto verify_start = std::chrono::steady_clock::now();
   {
-    VerifyContext ctx{t.params, answer_, history_, workspace(), false};
+    VerifyContext ctx{t.params, answer_, history_, workspace(), false, EnvState()};
     std::vector<std::string> newly;
     const double phi = Potential(ctx, &newly);
     terms["progress"] = w.progress * (w.progress_gamma * phi - potential_);
@@ -366,9 +371,11 @@ StatusOr<StepResult> ToolEnv::Step(const std::string& action) {
 
   if (submitted) {
     out.terminated = true;
-    end_reason_ = t.requires_answer ? "answer_submitted" : "submitted";
+    end_reason_ = !kind_end_reason.empty() ? kind_end_reason
+                  : t.requires_answer      ? "answer_submitted"
+                                           : "submitted";
   } else if (!out.truncated && t.end_on_goal && !t.verifier->RunsCommands()) {
-    VerifyContext ctx{t.params, answer_, history_, workspace(), false};
+    VerifyContext ctx{t.params, answer_, history_, workspace(), false, EnvState()};
     if (t.verifier->Verify(ctx).passed) {
       out.terminated = true;
       end_reason_ = "goal_reached";
@@ -401,7 +408,7 @@ StatusOr<StepResult> ToolEnv::Step(const std::string& action) {
     done_ = true;
     OutcomeInfo oi;
     if (out.terminated) {
-      VerifyContext ctx{t.params, answer_, history_, workspace(), true};
+      VerifyContext ctx{t.params, answer_, history_, workspace(), true, EnvState()};
       VerifyResult v = t.verifier->Verify(ctx);
       oi = OutcomeInfo{std::clamp(v.score, 0.0, 1.0), v.passed, v.detail};
       for (auto& verdict : v.verdicts) info.verdicts.push_back(std::move(verdict));

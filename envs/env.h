@@ -121,6 +121,10 @@ class ToolEnv : public Env {
     std::string verdict;
     int exit_code = -1;
     double wall_time_s = 0;
+    // The call ended the episode by itself (the web env's "Buy now" on a site whose action
+    // says so): the episode terminates after this step, with `end_reason` as its reason.
+    bool ends_episode = false;
+    std::string end_reason;
   };
   // The tools this kind offers for `task`, of which the task's allowed ones are shown. Called
   // at every reset.
@@ -136,6 +140,9 @@ class ToolEnv : public Env {
   virtual StatusOr<std::unique_ptr<ToolEnv>> ForkKind() = 0;
   // Text of the system message besides the tool list (kind-specific rules).
   virtual std::string KindRules(const Task& task) const = 0;
+  // The kind's state for verifiers and subgoals (VerifyContext::env_state); null for kinds
+  // whose state is their workspace.
+  virtual const nlohmann::json* EnvState() { return nullptr; }
 
   // For ForkKind implementations that replay calls: makes current_task() valid before the base
   // class copies the episode state.

@@ -61,7 +61,9 @@ struct StepInfo {
   std::vector<std::string> subgoals_reached;  // all reached so far
   double potential = 0;                       // Φ after this step
   std::string end_reason;              // "", "answer_submitted", "submitted", "goal_reached",
-                                       // "turn_budget", "action_too_long", "time_budget"
+                                       // "turn_budget", "action_too_long", "time_budget", or
+                                       // what a kind's tool call named when it ended the
+                                       // episode (the web env's "site_end")
   std::optional<OutcomeInfo> outcome;  // the verifier's result, when the episode terminated
   int total_tool_calls = 0;            // executed in the episode so far
 };

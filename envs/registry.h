@@ -21,6 +21,10 @@ struct EnvKind {
   std::function<std::unique_ptr<Env>(std::shared_ptr<const TaskSource>, EnvOptions)> make;
   // Every tool the kind offers; for requires_answer false/true submit differs only in schema.
   std::function<std::vector<ToolSpec>(bool requires_answer)> tools;
+  // Optional: checks a task's kind-specific parts (Task::options: a site, a corpus) when a
+  // scenario is loaded, so that a bad site file is reported with its file and JSON path before
+  // any episode runs. Empty means nothing to check.
+  std::function<std::vector<TaskError>(const Task& task)> validate;
 };
 
 Status RegisterEnvKind(EnvKind kind);

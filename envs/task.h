@@ -59,6 +59,10 @@ struct VerifyContext {
   const std::vector<ToolRecord>& history;    // every executed call of the episode so far
   WorkspaceView* workspace = nullptr;        // null for envs without a workspace
   bool final = false;  // the episode is over; only then may a verifier call workspace->Run()
+  // What envs without a workspace expose to verifiers, as JSON (null for shell and code):
+  // the web env's {"page", "state", "events", ...}, the search env's {"retrieved", "opened"}.
+  // Each kind documents its shape (docs/envs.md).
+  const nlohmann::json* env_state = nullptr;
 };
 
 struct VerifyResult {
@@ -128,6 +132,15 @@ struct ExpertStep {
   std::string extract;  // optional regex applied to obs.last before rendering; group 1 -> {{x}}
 };
 
+// A problem an env kind found in a task it was given (EnvKind::validate): a site that does not
+// parse, a corpus file that is missing. `file` is the file the problem is in ("" for the task's
+// own options) and `path` the JSON pointer inside it.
+struct TaskError {
+  std::string file;
+  std::string path;
+  std::string message;
+};
+
 struct Task {
   std::string scenario_id;
   std::string scenario_version;
@@ -151,7 +164,12 @@ struct Task {
   bool end_on_goal = false;     // terminate as soon as the verifier passes (state tasks)
   std::vector<ExpertStep> expert;
   nlohmann::json public_tests = nlohmann::json::array();  // code env: run_tests() runs these
-  nlohmann::json options = nlohmann::json::object();      // env-kind specific settings
+  // Env-kind specific settings: the scenario's "options", rendered against the params (a
+  // search corpus, a web site).
+  nlohmann::json options = nlohmann::json::object();
+  // Directory of the scenario file: where kind files named in options (a corpus, a site file)
+  // are resolved from.
+  std::string base_dir;
 
   const ToolLimits& limits_for(const std::string& tool) const;
 };

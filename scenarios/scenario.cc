@@ -741,6 +741,17 @@ std::shared_ptr<const Scenario> Scenario::FromJson(const json& doc, const std::s
       c.Error("", fmt::format("instance with seed {} fails: {}", seed, task.status().message()));
       return nullptr;
     }
+    // The kind's own checks (a site, a corpus): errors in another file name that file.
+    if (kind != nullptr && kind->validate) {
+      auto problems = kind->validate(*task);
+      for (auto& e : problems) {
+        const bool own = e.file.empty();
+        errors->push_back({own ? file : e.file, own ? "/options" + e.path : e.path,
+                           own ? fmt::format("instance with seed {}: {}", seed, e.message)
+                               : fmt::format("(used by {}, seed {}) {}", file, seed, e.message)});
+      }
+      if (!problems.empty()) return nullptr;
+    }
   }
   return s;
 }
@@ -903,7 +914,12 @@ StatusOr<envs::Task> Scenario::MakeTask(std::uint64_t seed) const {
     if (Status st = envs::ValidateTests(t.public_tests); !st.ok())
       return InvalidArgumentError("/public_tests: {}", st.message());
   }
-  if (doc_.contains("options")) t.options = doc_["options"];
+  if (doc_.contains("options")) {
+    auto options = RenderJson(doc_["options"], p);
+    if (!options.ok()) return InvalidArgumentError("/options: {}", options.status().message());
+    t.options = std::move(options).value();
+  }
+  t.base_dir = dir_;
   return t;
 }
 

@@ -1,13 +1,15 @@
 # Shared set-up for scripts/demo, scripts/test and scripts/bench: install missing Debian
-# packages from scripts/packages.txt, then configure and build into build/ (ccache when present).
+# packages from scripts/packages.txt (and, for the tests, scripts/packages-test.txt), then
+# configure and build into build/ (ccache when present).
 # Sourced, not run.
 set -euo pipefail
 TOOLGYM_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD_DIR="${TOOLGYM_BUILD_DIR:-$TOOLGYM_ROOT/build}"
 
+# toolgym_install_packages [LIST...]: the packages of scripts/packages.txt and of each extra list.
 toolgym_install_packages() {
-  local wanted missing=()
-  wanted=$(grep -v '^#' "$TOOLGYM_ROOT/scripts/packages.txt" | grep -v '^$')
+  local wanted missing=() lists=("$TOOLGYM_ROOT/scripts/packages.txt" "$@")
+  wanted=$(cat "${lists[@]}" | grep -v '^#' | grep -v '^$')
   for p in $wanted; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
