@@ -57,17 +57,19 @@ struct ElementRef {
 };
 
 // The result of one action: ok, or an error the agent sees (never an exception). `ended` is set
-// when an effect ended the episode ({"end": "reason"}).
+// when an effect ended the episode ({"end": "reason"}). A site check that fails (a form field
+// left empty) is not an error of the action: it is ok, and the page shows the check's messages.
 struct ActionResult {
   bool ok = true;
-  std::string error;  // "no element [12] on this page; ids go up to [9]"
+  std::string error;  // "no element [12] on this page; ids go from [1] to [9]"
   bool ended = false;
   std::string end_reason;
 };
 
 class Browser {
  public:
-  // A session at the site's start page with the initial state.
+  // A session at the site's start page with the initial state (the start page's on_open has
+  // run). `site` comes from Site::FromJson or Site::FromFile and is not null.
   explicit Browser(std::shared_ptr<const Site> site);
   ~Browser();
   Browser(const Browser&);  // a fork: an independent copy of the whole session
@@ -84,8 +86,9 @@ class Browser {
   std::string Render() const;
   // The whole current page as an HTML document whose interactive elements carry
   // data-tg-id="N" (the same N as Render) and post actions back as described in
-  // docs/sites.md ("Serving a site").
-  std::string RenderHtml() const;
+  // docs/sites.md ("Serving a site"). `notice` is shown above the page (the server's message
+  // about the last action, e.g. its error).
+  std::string RenderHtml(const std::string& notice = "") const;
   std::vector<ElementRef> Elements() const;  // interactive elements of the whole page
 
   const std::string& page() const;          // current page id
