@@ -6,9 +6,11 @@
 
 namespace toolgym::apps {
 
-void AddSandboxCommands(CLI::App& app);  // sandbox_cmd.cc
-void AddDemoCommand(CLI::App& app);      // demo_cmd.cc
-void AddEnvCommands(CLI::App& app);      // env_cmd.cc: list, show, validate, play, run
+void AddSandboxCommands(CLI::App& app);   // sandbox_cmd.cc
+void AddDemoCommand(CLI::App& app);       // demo_cmd.cc
+void AddEnvCommands(CLI::App& app);       // env_cmd.cc: list, show, validate, play, run
+void AddIndexCommands(CLI::App& app);     // index_cmd.cc: index build, query, show
+void AddServeSiteCommand(CLI::App& app);  // serve_site_cmd.cc: serve-site
 
 void SetExitCode(int code);
 int ExitCode();

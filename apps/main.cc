@@ -11,6 +11,8 @@ int main(int argc, char** argv) {
   toolgym::apps::AddSandboxCommands(app);
   toolgym::apps::AddDemoCommand(app);
   toolgym::apps::AddEnvCommands(app);
+  toolgym::apps::AddIndexCommands(app);
+  toolgym::apps::AddServeSiteCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

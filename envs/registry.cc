@@ -4,7 +4,9 @@
 #include <mutex>
 
 #include "envs/code_env.h"
+#include "envs/search_env.h"
 #include "envs/shell_env.h"
+#include "envs/web_env.h"
 
 namespace toolgym::envs {
 
@@ -28,6 +30,18 @@ Kinds& Registry() {
                           return std::unique_ptr<Env>(new CodeEnv(std::move(s), std::move(o)));
                         },
                         [](bool) { return CodeEnv::AllTools(); }};
+    r->kinds["search"] = {"search", "a question over a document collection, searched with BM25",
+                          [](std::shared_ptr<const TaskSource> s, EnvOptions o) {
+                            return std::unique_ptr<Env>(new SearchEnv(std::move(s), std::move(o)));
+                          },
+                          [](bool a) { return SearchEnv::AllTools(a); },
+                          [](const Task& t) { return SearchEnv::Validate(t); }};
+    r->kinds["web"] = {"web", "a simulated website browsed as accessibility-tree text",
+                       [](std::shared_ptr<const TaskSource> s, EnvOptions o) {
+                         return std::unique_ptr<Env>(new WebEnv(std::move(s), std::move(o)));
+                       },
+                       [](bool a) { return WebEnv::AllTools(a); },
+                       [](const Task& t) { return WebEnv::Validate(t); }};
     return r;
   }();
   return *k;

@@ -67,6 +67,10 @@ StatusOr<json> GeneratorRegistry::Generate(const json& spec, Rng& rng) const {
   json args = json::object();
   for (auto it = spec.begin(); it != spec.end(); ++it) {
     if (it.key() == "gen" || it.key() == "name") continue;
+    if (it.key() == "$base_dir" && info->wants_base_dir) {
+      args[it.key()] = it.value();
+      continue;
+    }
     if (std::find(info->arguments.begin(), info->arguments.end(), it.key()) ==
         info->arguments.end()) {
       return InvalidArgumentError(
@@ -92,6 +96,8 @@ const GeneratorRegistry& GeneratorRegistry::Default() {
     RegisterBasicGenerators(*r);
     RegisterDataGenerators(*r);
     RegisterCodeGenerators(*r);
+    RegisterWebGenerators(*r);
+    RegisterSearchGenerators(*r);
     return r;
   }();
   return *registry;

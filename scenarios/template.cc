@@ -1,6 +1,7 @@
 #include "scenarios/template.h"
 
 #include <fmt/format.h>
+#include <re2/re2.h>
 
 #include <algorithm>
 #include <charconv>
@@ -17,7 +18,7 @@ using json = nlohmann::json;
 
 constexpr std::string_view kFilterNames =
     "upper, lower, trim, len, json, str, join, first, last, sorted, keys, values, sum, min, max, "
-    "shell_quote, lines, basename, dirname, default, int, round, indent";
+    "shell_quote, lines, basename, dirname, default, int, round, indent, match, map, natsorted";
 
 std::string Dump(const json& v) { return v.dump(-1, ' ', false, json::error_handler_t::replace); }
 
@@ -376,6 +377,113 @@ StatusOr<json> ToInt(const json& v) {
   return json(static_cast<std::int64_t>(std::trunc(d)));
 }
 
+// Jinja's falsy values: what default(x, true) replaces besides null.
+bool Falsy(const json& v) {
+  if (v.is_null()) return true;
+  if (v.is_boolean()) return !v.get<bool>();
+  if (v.is_number()) return v.get<double>() == 0;
+  if (v.is_string()) return v.get_ref<const std::string&>().empty();
+  if (v.is_array() || v.is_object()) return v.empty();
+  return false;
+}
+
+// default(x) and default(x, true) applied to a value that exists (Evaluate handles a missing
+// one).
+StatusOr<json> ApplyDefault(const FilterCall& f, const json& v) {
+  if (f.args.size() > 2) {
+    return InvalidArgumentError("filter 'default' takes at most 2 arguments, got {}",
+                                f.args.size());
+  }
+  if (f.args.size() == 2 && !f.args[1].is_boolean()) {
+    return InvalidArgumentError(
+        "filter 'default' needs true or false as its second argument (replace falsy values "
+        "too), got {}",
+        Quoted(f.args[1]));
+  }
+  const bool falsy = f.args.size() == 2 && f.args[1].get<bool>();
+  if (v.is_null() || (falsy && Falsy(v))) return f.args.empty() ? json("") : f.args[0];
+  return v;
+}
+
+// Natural order: runs of ASCII digits compare as numbers ("item9" < "item10"), everything else
+// byte by byte; equal numbers with more leading zeros sort later, so the order is total.
+bool NaturalLess(std::string_view a, std::string_view b) {
+  auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  std::size_t i = 0, j = 0;
+  int zeros = 0;  // tie-break: the side with fewer leading zeros first
+  while (i < a.size() && j < b.size()) {
+    if (digit(a[i]) && digit(b[j])) {
+      std::size_t ie = i, je = j;
+      while (ie < a.size() && digit(a[ie])) ++ie;
+      while (je < b.size() && digit(b[je])) ++je;
+      std::size_t is = i, js = j;
+      while (is + 1 < ie && a[is] == '0') ++is;
+      while (js + 1 < je && b[js] == '0') ++js;
+      if (ie - is != je - js) return ie - is < je - js;
+      const int c = a.substr(is, ie - is).compare(b.substr(js, je - js));
+      if (c != 0) return c < 0;
+      if (zeros == 0 && (is - i) != (js - j)) zeros = (is - i) < (js - j) ? -1 : 1;
+      i = ie;
+      j = je;
+      continue;
+    }
+    if (a[i] != b[j]) return static_cast<unsigned char>(a[i]) < static_cast<unsigned char>(b[j]);
+    ++i;
+    ++j;
+  }
+  if (i < a.size() || j < b.size()) return j < b.size();
+  return zeros < 0;
+}
+
+// match(pattern, rewrite?): RE2 search. On a string: null without a match; else `rewrite` with
+// \0..\9 replaced by the groups, or group 1 when the pattern has a group (empty when it did not
+// take part), or the whole match. On a list: each item's result, items without a match dropped.
+StatusOr<json> MatchFilter(const FilterCall& f, const json& v) {
+  TG_ASSIGN_OR_RETURN(std::string pattern, StringArg(f, 0, ""));
+  if (f.args.empty()) return InvalidArgumentError("filter 'match' needs a regular expression");
+  std::optional<std::string> rewrite;
+  if (f.args.size() > 1) {
+    TG_ASSIGN_OR_RETURN(std::string r, StringArg(f, 1, ""));
+    rewrite = std::move(r);
+  }
+  RE2::Options options;
+  options.set_log_errors(false);
+  RE2 re(pattern, options);
+  if (!re.ok()) {
+    return InvalidArgumentError("filter 'match': invalid regular expression /{}/: {}", pattern,
+                                re.error());
+  }
+  if (rewrite) {
+    std::string why;
+    if (!re.CheckRewriteString(*rewrite, &why)) {
+      return InvalidArgumentError("filter 'match': bad rewrite '{}': {}", *rewrite, why);
+    }
+  }
+  const int groups = re.NumberOfCapturingGroups();
+  auto one = [&](const std::string& s) -> json {
+    std::vector<re2::StringPiece> m(static_cast<std::size_t>(groups) + 1);
+    if (!re.Match(s, 0, s.size(), RE2::UNANCHORED, m.data(), static_cast<int>(m.size()))) {
+      return json(nullptr);
+    }
+    if (rewrite) {
+      std::string out;
+      re.Rewrite(&out, *rewrite, m.data(), static_cast<int>(m.size()));
+      return json(std::move(out));
+    }
+    const re2::StringPiece& g = groups >= 1 ? m[1] : m[0];
+    return json(std::string(g.data() == nullptr ? "" : std::string(g.data(), g.size())));
+  };
+  if (v.is_string()) return one(v.get_ref<const std::string&>());
+  if (!v.is_array()) return NeedError("match", "a string or a list of strings", v);
+  json out = json::array();
+  for (const json& item : v) {
+    if (!item.is_string()) return NeedError("match", "a list of strings", item);
+    json r = one(item.get_ref<const std::string&>());
+    if (!r.is_null()) out.push_back(std::move(r));
+  }
+  return out;
+}
+
 StatusOr<json> ApplyFilter(const FilterCall& f, const json& v) {
   const std::string& n = f.name;
   struct Arity {
@@ -383,11 +491,12 @@ StatusOr<json> ApplyFilter(const FilterCall& f, const json& v) {
     std::size_t max;
   };
   static constexpr Arity kArity[] = {
-      {"upper", 0}, {"lower", 0},       {"trim", 0},   {"len", 0},      {"json", 0},
-      {"str", 0},   {"join", 1},        {"first", 0},  {"last", 0},     {"sorted", 0},
-      {"keys", 0},  {"values", 0},      {"sum", 0},    {"min", 0},      {"max", 0},
-      {"int", 0},   {"shell_quote", 0}, {"lines", 0},  {"basename", 0}, {"dirname", 0},
-      {"round", 1}, {"indent", 1},      {"default", 1}};
+      {"upper", 0},    {"lower", 0},       {"trim", 0},    {"len", 0},      {"json", 0},
+      {"str", 0},      {"join", 1},        {"first", 0},   {"last", 0},     {"sorted", 0},
+      {"keys", 0},     {"values", 0},      {"sum", 0},     {"min", 0},      {"max", 0},
+      {"int", 0},      {"shell_quote", 0}, {"lines", 0},   {"basename", 0}, {"dirname", 0},
+      {"round", 1},    {"indent", 1},      {"default", 2}, {"match", 2},    {"map", 9},
+      {"natsorted", 0}};
   const Arity* arity = nullptr;
   for (const Arity& a : kArity) {
     if (a.name == n) arity = &a;
@@ -526,6 +635,37 @@ StatusOr<json> ApplyFilter(const FilterCall& f, const json& v) {
     TG_ASSIGN_OR_RETURN(std::int64_t decimals, IntArg(f, 0, 0, 0, 15));
     return RoundNumber(v, static_cast<int>(decimals));
   }
+  if (n == "match") return MatchFilter(f, v);
+  if (n == "natsorted") {
+    if (!v.is_array()) return NeedError(n, "a list", v);
+    TG_RETURN_IF_ERROR(NeedComparable(n, v));
+    std::vector<json> items(v.begin(), v.end());
+    std::stable_sort(items.begin(), items.end(), [](const json& a, const json& b) {
+      if (a.is_string() && b.is_string()) {
+        return NaturalLess(a.get_ref<const std::string&>(), b.get_ref<const std::string&>());
+      }
+      return JsonLess(a, b);
+    });
+    return json(std::move(items));
+  }
+  if (n == "map") {
+    if (!v.is_array()) return NeedError(n, "a list", v);
+    TG_ASSIGN_OR_RETURN(std::string inner, StringArg(f, 0, ""));
+    if (inner.empty()) return InvalidArgumentError("filter 'map' needs a filter name");
+    FilterCall call{inner, std::vector<json>(f.args.begin() + 1, f.args.end())};
+    json out = json::array();
+    for (const json& item : v) {
+      if (inner == "default") {
+        TG_ASSIGN_OR_RETURN(json d, ApplyDefault(call, item));
+        out.push_back(std::move(d));
+        continue;
+      }
+      auto mapped = ApplyFilter(call, item);
+      if (!mapped.ok()) return mapped.status().WithContext("filter 'map'");
+      out.push_back(std::move(*mapped));
+    }
+    return out;
+  }
   return InternalError("filter '{}' is listed but not implemented", n);
 }
 
@@ -537,11 +677,11 @@ StatusOr<json> Evaluate(std::string_view inner, std::string_view shown, const js
   if (found.value != nullptr) value = *found.value;
   for (const FilterCall& f : expr.filters) {
     if (f.name == "default") {
-      if (f.args.size() > 1) {
-        return InvalidArgumentError("filter 'default' takes at most 1 argument, got {} in '{}'",
-                                    f.args.size(), shown);
+      auto d = ApplyDefault(f, value ? *value : json(nullptr));
+      if (!d.ok()) {
+        return Status(d.status().code(), fmt::format("{} in '{}'", d.status().message(), shown));
       }
-      if (!value || value->is_null()) value = f.args.empty() ? json("") : f.args[0];
+      value = std::move(*d);
       continue;
     }
     if (!value) return InvalidArgumentError("{}", found.missing);

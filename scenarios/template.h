@@ -7,7 +7,7 @@
 // path := name ( "." name | "." index )*           e.g. params are top level: "file.path", "rows.0"
 // filters: upper, lower, trim, len, json, str, join("sep"), first, last, sorted, keys, values,
 //          sum, min, max, shell_quote, lines, basename, dirname, default("x"), int, round(n),
-//          indent(n)
+//          indent(n), match("re", "rewrite"), map("filter", args...), natsorted
 // Filter arguments are literals: "str" or 'str' (with \ escapes), numbers, true, false, null.
 //
 // Semantics worth knowing (docs/generators.md has the generator side):
@@ -25,6 +25,16 @@
 //   - lines: split on "\n" without a trailing empty item. basename/dirname follow Python's
 //     posixpath. indent(n) (default 4) indents every non-empty line after the first, like
 //     Jinja.
+//   - default(x, true) also replaces the values Jinja calls falsy: "", 0, false, [], {}.
+//   - match(re): an RE2 search (linear time, so safe on observations the agent shaped). On a
+//     string: group 1 when the pattern has a group ("" when that group took no part), else the
+//     whole match; null when nothing matches (so `| default("none")` applies). With a second
+//     argument, that rewrite with \0..\9 replaced by the groups ('\\2 \\1' in a template
+//     literal, whose own escapes come first: write '\\d' for RE2's \d, '\n' is a newline).
+//     On a list: each item's result, items without a match dropped.
+//   - map("f", args...): filter f (any filter, default included) applied to each item of a list.
+//   - natsorted: like sorted, but strings compare runs of ASCII digits as numbers ("item9" before
+//     "item10", "950 x" before "1200 y"), as GNU `sort -V` does.
 //   - Errors name the placeholder: "unknown name 'cnt' in '{{ cnt }}' (available: count,
 //     file)", "filter 'join' needs a list, got a number (5) in '{{ n|join }}'".
 //

@@ -710,6 +710,8 @@ const VerifierRegistry& VerifierRegistry::Default() {
     auto* r = new VerifierRegistry;
     RegisterAnswerVerifiers(*r);
     RegisterStateVerifiers(*r);
+    RegisterWebVerifiers(*r);
+    RegisterSearchVerifiers(*r);
     return r;
   }();
   return *registry;

@@ -3,7 +3,7 @@
 // A verifier spec is rendered against the task's params first (templates allowed anywhere),
 // then built by its factory, which validates it and reports errors naming the field.
 //
-// Built-in types (verifiers.cc, verifiers_files.cc):
+// Built-in types (verifiers.cc, verifiers_files.cc, verifiers_web.cc, verifiers_search.cc):
 //   exact        answer == expected after "normalize": any of trim, case, whitespace, punctuation
 //                (trailing_newline too); "expected" may be a string, number or boolean
 //   regex        answer matches "pattern" (whole answer unless "search": true; "ignore_case",
@@ -42,6 +42,26 @@
 //                "succeeded": true counts only calls that did not fail
 //   output_contains {"text"}: some tool output so far contains `text` (for subgoals)
 //   answer_submitted: an answer was submitted (possibly empty)
+// Web env state (verifiers_web.cc; they read VerifyContext::env_state, Browser::Snapshot()):
+//   webshop      {"goal": {"type" (or "category"), "department"?, "attributes"?, "options"?,
+//                "price_max"?}, "event"? ("purchase")}: WebShop's reward on the last such event,
+//                r = r_type * (attrs matched + options matched + [price <= price_max]) /
+//                (|attrs| + |options| + 1); r_type 1 for the exact type, 0.5 for a related one
+//                (a shared word, or the goal's department), else 0; passed when r == 1.
+//                A cart of n items ({"items": [...]}) scores its best item / n.
+//   site_state   {"path": JSON pointer into env_state, one of "equals" | "in" (list) |
+//                "matches" (RE2, whole value) | "exists" (bool, default true), "normalize"?}
+//   event        {"name", "where"?: {field or /pointer: value}, "normalize"?, "partial"?}: some
+//                event of that name has every field; "partial" scores the best fraction matched
+// Search env (verifiers_search.cc):
+//   qa           {"expected": an answer or a list of accepted answers, "metric"?: "em" | "f1" |
+//                "mix" (default), "em_weight"?, "f1_weight"? (0.5 each), "threshold"?}: SQuAD
+//                normalization (lower case, ASCII punctuation and the articles a/an/the removed,
+//                whitespace collapsed); EM and token F1 take the best accepted answer; score = EM,
+//                F1 or (em_weight * EM + f1_weight * F1) / (em_weight + f1_weight); passed when
+//                EM is 1, or when score >= threshold if one is given
+//   retrieved    {"doc_id", "via"?: "search" | "open" | "any" (default)}: the document was shown
+//                by search / opened (reads env_state: {"retrieved", "opened"}); for subgoals
 // Paths in file verifiers are relative to the workspace; absolute paths and "." / ".."
 // components are rejected when the verifier is built.
 //
@@ -72,7 +92,8 @@ struct VerifierInfo {
 
 class VerifierRegistry {
  public:
-  // Every built-in verifier (RegisterAnswerVerifiers + RegisterStateVerifiers).
+  // Every built-in verifier (RegisterAnswerVerifiers, RegisterStateVerifiers,
+  // RegisterWebVerifiers and RegisterSearchVerifiers).
   static const VerifierRegistry& Default();
   Status Register(VerifierInfo info);  // error on a duplicate or empty type
   const VerifierInfo* Find(const std::string& type) const;
@@ -87,6 +108,8 @@ class VerifierRegistry {
 
 void RegisterAnswerVerifiers(VerifierRegistry& r);  // verifiers.cc
 void RegisterStateVerifiers(VerifierRegistry& r);   // verifiers_files.cc: files, command, tests
+void RegisterWebVerifiers(VerifierRegistry& r);     // verifiers_web.cc: web env state
+void RegisterSearchVerifiers(VerifierRegistry& r);  // verifiers_search.cc: answers, retrieval
 
 // Normalization used by exact/regex/set/file_*. Options, applied in this order whatever order
 // they are listed in: "case" (ASCII lowercase), "punctuation" (ASCII punctuation removed),

@@ -69,4 +69,35 @@ printf '%s\n' '<tool_call>{"name": "bash", "arguments": {"command": "echo played
 grep -q '^played$' "$tmp/play.txt" || fail "play did not run the command"
 grep -q 'reward' "$tmp/play.txt" || fail "play shows no reward"
 grep -q 'No tool call found' "$tmp/play.txt" || fail "play did not explain the bad action"
+# index: build a corpus (rate printed), query it (ranked, highlighted), show a page; a bad
+# corpus fails naming file and line, and an existing index is kept without --overwrite.
+cat > "$tmp/corpus.jsonl" <<'JSONL'
+{"id": "keeper", "title": "Lighthouse", "text": "The old lighthouse keeper lived on the island."}
+{"id": "runner", "title": "Morning Runner", "text": "She runs every morning along the river."}
+{"id": "harbour", "title": "Harbour", "text": "Boats rest in the harbour near the old lighthouse."}
+JSONL
+"$tg" index build "$tmp/corpus.jsonl" --out "$tmp/idx" --k1 1.2 --b 0.75 > "$tmp/build.txt"
+grep -Eq '^indexed 3 documents into .* \([0-9]+ docs/s\)$' "$tmp/build.txt" || fail "index build output: $(cat "$tmp/build.txt")"
+grep -q 'bm25 k1=1.2 b=0.75, language english, stopwords on' "$tmp/build.txt" || fail "index build options not reported"
+"$tg" index query "$tmp/idx" "running" > "$tmp/q.txt"
+head -1 "$tmp/q.txt" | grep -q '^1\. Morning Runner \[runner\] score ' || fail "index query did not stem: $(cat "$tmp/q.txt")"
+grep -q '\*\*runs\*\*' "$tmp/q.txt" || fail "index query snippet lacks the highlight"
+"$tg" index query "$tmp/idx" '"lighthouse keeper"' -k 5 > "$tmp/q.txt"
+grep -q '^1 hit(s) of 3 documents$' "$tmp/q.txt" || fail "phrase query: $(cat "$tmp/q.txt")"
+grep -q '^1\. Lighthouse \[keeper\]' "$tmp/q.txt" || fail "phrase query found the wrong document"
+"$tg" index show "$tmp/idx" harbour > "$tmp/show.txt"
+head -2 "$tmp/show.txt" | tr '\n' '|' | grep -q '^\[harbour\] page 1 of 1|Harbour|' || fail "index show: $(cat "$tmp/show.txt")"
+"$tg" index show "$tmp/idx" nope > /dev/null 2> "$tmp/err.txt" && fail "index show of a missing id succeeded"
+grep -q 'no document with id "nope"' "$tmp/err.txt" || fail "unclear missing-document error"
+printf '%s\n' '{"id": "a", "text": "fine"}' '{"id": "b", "text": 3}' > "$tmp/bad.jsonl"
+"$tg" index build "$tmp/bad.jsonl" --out "$tmp/idx2" > /dev/null 2> "$tmp/err.txt" && fail "index build of a bad corpus succeeded"
+grep -q 'bad.jsonl:2: "text" must be a string, found number' "$tmp/err.txt" || fail "unclear corpus error: $(cat "$tmp/err.txt")"
+[ ! -e "$tmp/idx2" ] || fail "a failed build left an index directory"
+"$tg" index build "$tmp/corpus.jsonl" --out "$tmp/idx" > /dev/null 2> "$tmp/err.txt" && fail "index build over an existing index succeeded"
+grep -q 'already exists' "$tmp/err.txt" || fail "unclear existing-index error"
+"$tg" index build "$tmp/corpus.jsonl" --out "$tmp/idx" --overwrite --language none > /dev/null
+"$tg" index query "$tmp/idx" "running" | grep -q '^0 hit(s) of 3 documents$' || fail "--language none still stems"
+"$tg" index query "$tmp/nowhere" x > /dev/null 2> "$tmp/err.txt" && fail "index query of a missing index succeeded"
+grep -q 'no index at' "$tmp/err.txt" || fail "unclear missing-index error"
+
 echo "cli_test: all checks passed"

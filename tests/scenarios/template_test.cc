@@ -357,5 +357,108 @@ TEST(TemplateTest, RandomTemplatesNeverCrash) {
   EXPECT_GT(errors, 1000);
 }
 
+// Filters the search suites' experts use to read observations (appended with them).
+
+json CtxWith(const char* key, json value) {
+  json c = Ctx();
+  c[key] = std::move(value);
+  return c;
+}
+
+TEST(TemplateTest, MatchReturnsGroupOneTheWholeMatchOrNull) {
+  const json c =
+      CtxWith("page", "p1 · Varno Works · page 1 of 1\nFounding year: 1987\nEmployee count: 420\n");
+  auto r = [&](std::string_view t) {
+    auto v = RenderTemplate(t, c);
+    EXPECT_TRUE(v.ok()) << t << ": " << v.status().ToString();
+    return v.ok() ? *v : json("<error>");
+  };
+  EXPECT_EQ(r("{{ page|match('Founding year: ([0-9]+)') }}"), "1987");
+  EXPECT_EQ(r("{{ page|match('[0-9]+') }}"), "1");  // no group: the whole (first) match
+  EXPECT_EQ(r("{{ page|match('Mayor: (.*)') }}"), nullptr);
+  EXPECT_EQ(r("{{ page|match('Mayor: (.*)')|default('none') }}"), "none");
+  // A group that takes no part in the match gives "".
+  EXPECT_EQ(r("{{ page|match('Varno (Labs)?') }}"), "");
+  // A rewrite reorders the groups.
+  EXPECT_EQ(r("{{ page|match('· ([^·]+) ·.*\\n.*: ([0-9]+)', '\\\\2=\\\\1') }}"),
+            "1987=Varno Works");
+  // Escapes of the template literal: '\\n' is a newline, '\\\\d' reaches RE2 as \d.
+  EXPECT_EQ(r("{{ page|match('count: (\\\\d+)\\n') }}"), "420");
+}
+
+TEST(TemplateTest, MatchOnAListKeepsTheItemsThatMatch) {
+  const json c = CtxWith("outs", {"Search results", "Price: $12", "nothing", "Price: $7"});
+  auto v = RenderTemplate("{{ outs|match('Price: [$]([0-9]+)') }}", c);
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_EQ(*v, json({"12", "7"}));
+  auto total = RenderTemplate("{{ outs|match('Price: [$]([0-9]+)')|map('int')|sum }}", c);
+  ASSERT_TRUE(total.ok()) << total.status().ToString();
+  EXPECT_EQ(*total, json(19));
+}
+
+TEST(TemplateTest, MatchErrors) {
+  EXPECT_THAT(Error("{{ text|match('(') }}"), HasSubstr("invalid regular expression /(/"));
+  EXPECT_THAT(Error("{{ text|match }}"), HasSubstr("filter 'match' needs a regular expression"));
+  EXPECT_THAT(Error("{{ count|match('3') }}"), HasSubstr("needs a string or a list of strings"));
+  EXPECT_THAT(Error("{{ nums|match('3') }}"), HasSubstr("needs a list of strings"));
+  EXPECT_THAT(Error("{{ text|match('(H)', '\\\\3') }}"), HasSubstr("bad rewrite"));
+  EXPECT_THAT(Error("{{ text|match(5) }}"), HasSubstr("needs a string argument"));
+}
+
+TEST(TemplateTest, MatchIsLinearOnHostileText) {
+  // A pattern that backtracks exponentially in std::regex; RE2 answers at once.
+  const json c = CtxWith("evil", std::string(100000, 'a') + "!");
+  auto v = RenderTemplate("{{ evil|match('^(a+)+$') }}", c);
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_EQ(*v, nullptr);
+}
+
+TEST(TemplateTest, MapAppliesAFilterToEachItem) {
+  EXPECT_EQ(Render("{{ words|map('upper') }}"), json({"PEAR", "APPLE", "FIG"}));
+  EXPECT_EQ(Render("{{ words|map('first')|join }}"), "paf");
+  EXPECT_EQ(Render("{{ nums|map('round')|sum }}"), json(7));  // 4 + 1 + 2 (2.5 ties to even)
+  EXPECT_EQ(Render("{{ words|map('match', 'p(.)')|map('default', 'none') }}"),
+            json({"e", "p", "none"}));
+  EXPECT_THAT(Error("{{ words|map('int') }}"), HasSubstr("filter 'map'"));
+  EXPECT_THAT(Error("{{ words|map('nosuch') }}"), HasSubstr("unknown filter 'nosuch'"));
+  EXPECT_THAT(Error("{{ text|map('upper') }}"), HasSubstr("filter 'map' needs a list"));
+  EXPECT_THAT(Error("{{ words|map }}"), HasSubstr("filter 'map' needs a filter name"));
+}
+
+TEST(TemplateTest, NatsortedComparesDigitRunsAsNumbers) {
+  const json c = CtxWith("v", {"950\tKelmport", "1200\tTarsville", "87\tOssford", "x10", "x9"});
+  auto v = RenderTemplate("{{ v|natsorted }}", c);
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_EQ(*v, json({"87\tOssford", "950\tKelmport", "1200\tTarsville", "x9", "x10"}));
+  // Plain `sorted` orders the same strings byte by byte.
+  auto plain = RenderTemplate("{{ v|sorted|first }}", c);
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(*plain, "1200\tTarsville");
+  // Leading zeros: equal values, the shorter spelling first; a total order.
+  auto z = RenderTemplate("{{ v|natsorted }}", CtxWith("v", {"a007", "a7", "a07", "a6"}));
+  ASSERT_TRUE(z.ok());
+  EXPECT_EQ(*z, json({"a6", "a7", "a07", "a007"}));
+  EXPECT_EQ(Render("{{ ints|natsorted }}"), json({1, 5, 9}));
+  EXPECT_THAT(Error("{{ rows|natsorted }}"), HasSubstr("numbers or of strings"));
+  EXPECT_THAT(Error("{{ text|natsorted }}"), HasSubstr("needs a list"));
+}
+
+TEST(TemplateTest, DefaultWithTrueReplacesFalsyValuesToo) {
+  const json c = CtxWith("empty", "");
+  auto r = [&](std::string_view t) {
+    auto v = RenderTemplate(t, c);
+    EXPECT_TRUE(v.ok()) << t << ": " << v.status().ToString();
+    return v.ok() ? *v : json("<error>");
+  };
+  EXPECT_EQ(r("{{ empty|default('x') }}"), "");  // without true: only missing or null
+  EXPECT_EQ(r("{{ empty|default('x', true) }}"), "x");
+  EXPECT_EQ(r("{{ empty|default('x', false) }}"), "");
+  EXPECT_EQ(r("{{ missing|default('x', true) }}"), "x");
+  EXPECT_EQ(r("{{ count|default('x', true) }}"), json(3));
+  EXPECT_EQ(r("{{ text|default('x', true) }}"), "  Hello World  ");
+  EXPECT_THAT(Error("{{ count|default('x', 'yes') }}"), HasSubstr("true or false"));
+  EXPECT_THAT(Error("{{ count|default('x', true, 1) }}"), HasSubstr("at most 2 arguments"));
+}
+
 }  // namespace
 }  // namespace toolgym::scenarios
