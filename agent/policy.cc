@@ -45,10 +45,19 @@ StatusOr<std::string> ExpertPolicy::Act(const std::vector<envs::Message>& conver
         "ended",
         task_->scenario_id, task_->seed, next_);
   const envs::ExpertStep& step = task_->expert[next_];
+  // Before the first tool call, obs.last is the first user message: the instruction and what
+  // the env showed with it (the web env's start page).
+  std::string first_view;
+  if (next_ == 0)
+    for (auto it = conversation.rbegin(); it != conversation.rend(); ++it)
+      if (it->role == "user") {
+        first_view = it->content;
+        break;
+      }
+  const std::string& last = outputs_.empty() ? first_view : outputs_.back();
   json ctx = task_->params;
-  ctx["obs"] = {{"last", outputs_.empty() ? std::string() : outputs_.back()}, {"steps", outputs_}};
+  ctx["obs"] = {{"last", last}, {"steps", outputs_}};
   if (!step.extract.empty()) {
-    const std::string& last = outputs_.empty() ? std::string() : outputs_.back();
     auto pattern = scenarios::RenderString(step.extract, ctx);
     if (!pattern.ok())
       return pattern.status().WithContext(fmt::format("expert of {} (seed {}), step {}: extract",

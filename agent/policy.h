@@ -29,7 +29,9 @@ class Policy {
 
 // The scenario's expert: plays its steps in order, rendering each step's argument templates
 // with the task's parameters and what earlier steps' observations showed:
-//   obs.last      the output of the previous step's tool call
+//   obs.last      the output of the previous step's tool call; before the first call, the
+//                 first user message (the instruction and what the env showed with it, such
+//                 as the web env's start page)
 //   obs.steps.N   the output of step N (0-based)
 //   x             group 1 of the step's "extract" regex applied to obs.last
 // So the expert acts only on what the conversation shows; each action can be inferred from it.

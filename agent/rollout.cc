@@ -50,6 +50,7 @@ StatusOr<Trajectory> RunEpisode(envs::Env& env, Policy& policy, std::uint64_t se
       t.success = r.info.outcome->passed;
       t.score = r.info.outcome->score;
     }
+    r.info.task.params = nullptr;  // written once, in reset_info
     t.steps.push_back({*action, r.observation, r.reward, r.terminated, r.truncated, r.info});
   }
   t.wall_ms =
@@ -60,8 +61,9 @@ StatusOr<Trajectory> RunEpisode(envs::Env& env, Policy& policy, std::uint64_t se
 json ToJson(const Trajectory& t) {
   json steps = json::array();
   for (const TrajectoryStep& s : t.steps) {
-    // The task's parameters are written once, in reset.info; repeating them in every step would
-    // multiply the file's size by the episode's length.
+    // The task's parameters are written once, in reset.info (RunEpisode drops them from the
+    // steps); repeating them in every step would multiply the file's size by the episode's
+    // length. Steps read from older files may still carry them.
     json info = s.info;
     if (info.contains("task") && info["task"].is_object()) info["task"].erase("params");
     steps.push_back({{"action", s.action},

@@ -158,7 +158,7 @@ std::map<std::string, double> ToolEnv::ZeroTerms() const {
 
 void ToolEnv::FillTaskInfo(StepInfo& info) const {
   const Task& t = *task_;
-  info.task = TaskInfo{t.scenario_id, t.scenario_version, t.seed, t.split, t.difficulty, t.params};
+  info.task = TaskInfo{t.scenario_id, t.scenario_version, t.seed, t.split, t.difficulty, params_};
   info.turn = turn_;
   info.answer = answer_;
   info.subgoals_reached.assign(reached_.begin(), reached_.end());
@@ -177,7 +177,9 @@ Observation ToolEnv::RenderFirstObservation() const {
   system += "</tools>\n\n" + FormatInstructions(parser_->format(), t);
   Observation o;
   o.messages.push_back({"system", system, "", ""});
-  o.messages.push_back({"user", t.instruction, "", ""});
+  std::string view = InitialView();
+  o.messages.push_back(
+      {"user", view.empty() ? t.instruction : t.instruction + "\n\n" + view, "", ""});
   return o;
 }
 
@@ -218,6 +220,7 @@ StatusOr<ResetResult> ToolEnv::Reset(std::optional<std::uint64_t> seed, const js
   }
   TG_RETURN_IF_ERROR(BeginEpisode(task).WithContext("starting episode of " + task.scenario_id));
   task_ = std::move(task);
+  params_ = std::make_shared<const json>(task_->params);
   tools_ = std::move(tools);
   parser_.emplace(task_->action_format, tools_);
   history_.clear();
@@ -310,7 +313,7 @@ StatusOr<StepResult> ToolEnv::Step(const std::string& action) {
       ci.call = call;
       ci.repeated = !seen_calls_.insert(CanonicalCall(call)).second;
       if (ci.repeated) terms["repeated_call"] -= w.repeated_call;
-      terms["tool_call_cost"] -= w.tool_call_cost;
+      terms["tool_call_cost"] -= w.CostOf(call.name);
       ++calls_;
       ToolRecord rec;
       rec.call = call;
@@ -434,6 +437,7 @@ StatusOr<std::unique_ptr<Env>> ToolEnv::Fork() {
   if (!task_) return FailedPreconditionError("fork() called before reset()");
   TG_ASSIGN_OR_RETURN(std::unique_ptr<ToolEnv> copy, ForkKind());
   copy->task_ = task_;
+  copy->params_ = params_;
   copy->tools_ = tools_;
   copy->parser_.emplace(task_->action_format, tools_);
   copy->history_ = history_;

@@ -140,6 +140,9 @@ class ToolEnv : public Env {
   virtual StatusOr<std::unique_ptr<ToolEnv>> ForkKind() = 0;
   // Text of the system message besides the tool list (kind-specific rules).
   virtual std::string KindRules(const Task& task) const = 0;
+  // What the agent sees before its first action besides the instruction (the web env's start
+  // page), appended to the first user message; "" for none. Called after BeginEpisode.
+  virtual std::string InitialView() const { return ""; }
   // The kind's state for verifiers and subgoals (VerifyContext::env_state); null for kinds
   // whose state is their workspace.
   virtual const nlohmann::json* EnvState() { return nullptr; }
@@ -164,6 +167,7 @@ class ToolEnv : public Env {
   // Episode state: everything below is copied by Fork.
   std::optional<Task> task_;
   std::vector<ToolSpec> tools_;
+  std::shared_ptr<const nlohmann::json> params_;  // task_->params, shared with every StepInfo
   std::optional<ActionParser> parser_;
   std::vector<ToolRecord> history_;
   std::set<std::string> seen_calls_;  // name + canonical arguments, for the repeat penalty

@@ -11,8 +11,12 @@ void to_json(json& j, const ToolCallInfo& c) {
 }
 
 void to_json(json& j, const TaskInfo& t) {
-  j = {{"scenario", t.scenario}, {"version", t.version},       {"seed", t.seed},
-       {"split", t.split},       {"difficulty", t.difficulty}, {"params", t.params}};
+  j = {{"scenario", t.scenario},
+       {"version", t.version},
+       {"seed", t.seed},
+       {"split", t.split},
+       {"difficulty", t.difficulty}};
+  if (t.params) j["params"] = *t.params;
 }
 
 void to_json(json& j, const StepInfo& s) {

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -38,7 +39,10 @@ struct TaskInfo {
   std::uint64_t seed = 0;
   std::string split;
   int difficulty = 1;
-  nlohmann::json params = nlohmann::json::object();
+  // The instance's generated parameters, shared by every StepInfo of the episode (a generated
+  // site or corpus can be tens of KiB; copying it into each step cost more than the step).
+  // Null in a StepInfo whose writer dropped it (trajectories keep it only in reset info).
+  std::shared_ptr<const nlohmann::json> params;
 };
 
 struct OutcomeInfo {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -99,6 +100,12 @@ struct RewardConfig {
   double per_call_failure = 0.0;
   double format = 0.0;          // at the end: format * (well-formed actions / actions)
   double tool_call_cost = 0.0;  // per executed call
+  // Per-tool costs that replace tool_call_cost for the tools they name (a cost per search).
+  std::map<std::string, double> tool_costs;
+  double CostOf(const std::string& tool) const {
+    auto it = tool_costs.find(tool);
+    return it == tool_costs.end() ? tool_call_cost : it->second;
+  }
   double invalid_action = 0.0;  // per malformed action (once per action, however many errors)
   double repeated_call = 0.0;   // per call identical (name and arguments) to an earlier one
   double progress = 0.0;        // weight of F = gamma * Φ(s') - Φ(s) (Ng, Harada, Russell 1999)
@@ -134,7 +141,9 @@ struct ExpertStep {
 
 // A problem an env kind found in a task it was given (EnvKind::validate): a site that does not
 // parse, a corpus file that is missing. `file` is the file the problem is in ("" for the task's
-// own options) and `path` the JSON pointer inside it.
+// own options) and `path` the JSON pointer inside it: inside that file, or relative to
+// Task::options ("/site/pages/home") for the task's own options (the loader prefixes
+// "/options").
 struct TaskError {
   std::string file;
   std::string path;

@@ -5,12 +5,32 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "envs/registry.h"
 
 namespace toolgym::scenarios {
 
 namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+// A JSON file of another toolgym format kept next to scenarios (a site, "format":
+// "toolgym.site/1"): not a scenario, so a directory load skips it. Scenarios have no "format".
+bool IsOtherToolgymFormat(const std::string& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const json doc = json::parse(ss.str(), nullptr, /*allow_exceptions=*/false,
+                               /*ignore_comments=*/true);
+  if (!doc.is_object()) return false;
+  auto it = doc.find("format");
+  return it != doc.end() && it->is_string() && it->get<std::string>().rfind("toolgym.", 0) == 0;
+}
+
+}  // namespace
 
 std::vector<LoadError> ScenarioRegistry::Load(const std::string& path) {
   std::vector<LoadError> errors;
@@ -19,7 +39,8 @@ std::vector<LoadError> ScenarioRegistry::Load(const std::string& path) {
   if (fs::is_directory(path, ec)) {
     for (auto it = fs::recursive_directory_iterator(path, ec);
          !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-      if (it->is_regular_file() && it->path().extension() == ".json")
+      if (it->is_regular_file() && it->path().extension() == ".json" &&
+          !IsOtherToolgymFormat(it->path().string()))
         files.push_back(it->path().string());
     }
     if (ec) errors.push_back({path, "", "cannot list the directory: " + ec.message()});

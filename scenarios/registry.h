@@ -20,7 +20,8 @@ namespace toolgym::scenarios {
 
 class ScenarioRegistry {
  public:
-  // Loads every *.json file under `path` (recursively) or the file itself. All files are read
+  // Loads every *.json file under `path` (recursively) or the file itself; in a directory, JSON
+  // of another toolgym format ("format": "toolgym.site/1", a site) is skipped. All files are read
   // and all errors reported; the good scenarios are added even when others fail. A duplicate id
   // is an error naming both files.
   std::vector<LoadError> Load(const std::string& path);

@@ -65,7 +65,8 @@ const std::vector<std::string> kRewardFields = {"success",
                                                 "overlong",
                                                 "overlong_max_bytes",
                                                 "overlong_buffer_bytes",
-                                                "turn_budget"};
+                                                "turn_budget",
+                                                "tool_costs"};
 const std::vector<std::string> kBudgetFields = {"max_turns", "max_action_bytes",
                                                 "max_episode_seconds"};
 
@@ -629,8 +630,30 @@ std::shared_ptr<const Scenario> Scenario::FromJson(const json& doc, const std::s
     else {
       c.UnknownFields(*r, "/reward", kRewardFields);
       for (const std::string& k : kRewardFields) {
+        if (k == "tool_costs") continue;
         double d = 0;
         c.Number(*r, "/reward", k, &d, -1e6, 1e6, k.ends_with("_bytes"));
+      }
+      // Per-tool costs replace tool_call_cost for the tools they name ("search": 0.02).
+      if (const json* tc = c.Field(*r, "/reward", "tool_costs", false)) {
+        if (!tc->is_object()) {
+          c.Error("/reward/tool_costs",
+                  "expected an object of tool name -> cost >= 0, found " + Describe(*tc));
+        } else {
+          const json* tools = doc.contains("tools") ? &doc["tools"] : nullptr;
+          for (const auto& [name, cost] : tc->items()) {
+            const std::string path = "/reward/tool_costs/" + name;
+            if (!cost.is_number() || cost.get<double>() < 0 || cost.get<double>() > 1e6)
+              c.Error(path, "expected a cost between 0 and 1e6 (it is subtracted), found " +
+                                Describe(cost));
+            const bool allowed = tools != nullptr &&
+                                 ((tools->is_object() && tools->contains(name)) ||
+                                  (tools->is_array() &&
+                                   std::find(tools->begin(), tools->end(), name) != tools->end()));
+            if (!allowed)
+              c.Error(path, fmt::format("the scenario does not allow a tool \"{}\"", name));
+          }
+        }
       }
       for (const char* k :
            {"tool_call_cost", "invalid_action", "repeated_call", "turn_budget", "overlong"}) {
@@ -772,6 +795,7 @@ StatusOr<json> Scenario::GenerateParams(std::uint64_t seed) const {
     if (!rendered.ok())
       return InvalidArgumentError("/params/{} ({}): {}", i, name, rendered.status().message());
     const GeneratorInfo* g = GeneratorRegistry::Default().Find(gen);
+    if (g->wants_base_dir) (*rendered)["$base_dir"] = dir_;
     auto value = g->generate(*rendered, rng);
     if (!value.ok())
       return InvalidArgumentError("/params/{} ({}, generator {}): {}", i, name, gen,
@@ -883,6 +907,9 @@ StatusOr<envs::Task> Scenario::MakeTask(std::uint64_t seed) const {
     w.per_call_failure = r.value("per_call_failure", w.per_call_failure);
     w.format = r.value("format", w.format);
     w.tool_call_cost = r.value("tool_call_cost", w.tool_call_cost);
+    if (r.contains("tool_costs"))
+      for (const auto& [name, cost] : r["tool_costs"].items())
+        w.tool_costs[name] = cost.get<double>();
     w.invalid_action = r.value("invalid_action", w.invalid_action);
     w.repeated_call = r.value("repeated_call", w.repeated_call);
     w.progress = r.value("progress", w.progress);

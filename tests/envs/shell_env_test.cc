@@ -41,7 +41,8 @@ TEST(ShellEnvTest, ResetRendersTheTaskForAChatModel) {
   EXPECT_EQ(r->info.turn, 0);
   EXPECT_EQ(r->info.task.seed, 7u);
   EXPECT_EQ(r->info.task.split, "train");
-  EXPECT_EQ(r->info.task.params["n"], 5);
+  ASSERT_NE(r->info.task.params, nullptr);
+  EXPECT_EQ((*r->info.task.params)["n"], 5);
   // Every reward term is present, all zero.
   ASSERT_EQ(r->info.reward_terms.size(), RewardTermNames().size());
   for (const auto& [k, v] : r->info.reward_terms) EXPECT_EQ(v, 0) << k;
@@ -175,6 +176,19 @@ TEST(ShellEnvTest, ToolCostRepeatPenaltyAndTurnBudget) {
   // Two calls in one action; the second repeats the first step's call.
   auto b = env->Step(Bash("pwd") + Bash("ls"));
   EXPECT_DOUBLE_EQ(b->info.reward_terms.at("tool_call_cost"), -0.02);
+  // tool_costs gives a tool its own cost in place of tool_call_cost.
+  {
+    auto env2 = MakeEnv([](std::uint64_t seed) {
+      Task t = CountingTask(seed);
+      t.reward.tool_call_cost = 0.01;
+      t.reward.tool_costs = {{"bash", 0.25}};
+      return t;
+    });
+    ASSERT_TRUE(env2->Reset(1).ok());
+    auto s = env2->Step(Bash("ls") + Bash("pwd"));
+    ASSERT_TRUE(s.ok());
+    EXPECT_DOUBLE_EQ(s->info.reward_terms.at("tool_call_cost"), -0.5);
+  }
   EXPECT_DOUBLE_EQ(b->info.reward_terms.at("repeated_call"), -0.1);
   EXPECT_TRUE(b->info.tool_calls[1].repeated);
   EXPECT_FALSE(b->truncated);

@@ -67,11 +67,14 @@ std::size_t Count(const std::string& hay, const std::string& needle) {
 
 TEST(GeneratorRegistryTest, DefaultHasEveryGenerator) {
   std::vector<std::string> expected = {
-      "bool",        "choice",      "config_file", "const",      "csv_table",   "date",
-      "file_pair",   "file_tree",   "filename",    "float",      "hex",         "int",
-      "ints",        "log_file",    "mode_set",    "name",       "permutation", "py_buggy",
-      "py_explore",  "py_function", "range",       "rename_set", "sample",      "shuffle",
-      "sized_files", "text_lines",  "token",       "value",      "word",        "words"};
+      "bool",        "choice",      "config_file", "const",        "csv_table",
+      "date",        "file_pair",   "file_tree",   "filename",     "float",
+      "hex",         "int",         "ints",        "jsonl_record", "log_file",
+      "mode_set",    "name",        "permutation", "py_buggy",     "py_explore",
+      "py_function", "range",       "rename_set",  "sample",       "search_question",
+      "shuffle",     "sized_files", "text_lines",  "token",        "value",
+      "web_admin",   "web_form",    "web_shop",    "web_wiki",     "word",
+      "words"};
   EXPECT_EQ(Reg().Names(), expected);
   for (const std::string& n : expected) {
     const GeneratorInfo* info = Reg().Find(n);

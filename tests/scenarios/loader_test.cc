@@ -245,6 +245,15 @@ TEST(LoaderTest, SeedRewardAndBudgetErrors) {
   d["reward"] = {{"tool_call_cost", -0.1}};
   ExpectError(d, "/reward/tool_call_cost", {"penalty magnitude >= 0"});
   d = Valid();
+  d["reward"] = {{"tool_costs", {{"bash", -1}}}};
+  ExpectError(d, "/reward/tool_costs/bash", {"expected a cost between 0 and 1e6", "-1"});
+  d = Valid();
+  d["reward"] = {{"tool_costs", {{"python", 0.1}}}};
+  ExpectError(d, "/reward/tool_costs/python", {"does not allow a tool \"python\""});
+  d = Valid();
+  d["reward"] = {{"tool_costs", 0.1}};
+  ExpectError(d, "/reward/tool_costs", {"expected an object of tool name -> cost"});
+  d = Valid();
   d["reward"] = {{"sucess", 1}};
   ExpectError(d, "/reward/sucess", {"unknown field 'sucess'", "success"});
   d = Valid();

@@ -35,14 +35,18 @@ std::vector<std::string> FamilyIds() {
 }
 
 TEST(SuitesTest, EnoughFamiliesOfEachKind) {
-  int shell = 0, code = 0;
+  int shell = 0, code = 0, search = 0, web = 0;
   for (const auto& id : Suites().Ids()) {
     const std::string kind = Suites().Find(id)->env_kind();
     shell += kind == "shell";
     code += kind == "code";
+    search += kind == "search";
+    web += kind == "web";
   }
   EXPECT_GE(shell, 12);
   EXPECT_GE(code, 8);
+  EXPECT_GE(search, 6);
+  EXPECT_GE(web, 6);
 }
 
 TEST(SuitesTest, AnswerAndStateTasksAreMixed) {

@@ -57,11 +57,29 @@ ToolRecord Record(const std::string& name, json args, std::string output = "", b
 // Registry
 
 TEST(VerifierRegistryTest, DefaultHasEveryBuiltInType) {
-  EXPECT_EQ(VerifierRegistry::Default().Names(),
-            (std::vector<std::string>{"all", "answer_submitted", "any", "called", "command",
-                                      "exact", "f1", "file_absent", "file_contains", "file_equals",
-                                      "file_exists", "file_mode", "file_sha256", "hidden_tests",
-                                      "numeric", "output_contains", "regex", "set"}));
+  EXPECT_EQ(VerifierRegistry::Default().Names(), (std::vector<std::string>{"all",
+                                                                           "answer_submitted",
+                                                                           "any",
+                                                                           "called",
+                                                                           "command",
+                                                                           "event",
+                                                                           "exact",
+                                                                           "f1",
+                                                                           "file_absent",
+                                                                           "file_contains",
+                                                                           "file_equals",
+                                                                           "file_exists",
+                                                                           "file_mode",
+                                                                           "file_sha256",
+                                                                           "hidden_tests",
+                                                                           "numeric",
+                                                                           "output_contains",
+                                                                           "qa",
+                                                                           "regex",
+                                                                           "retrieved",
+                                                                           "set",
+                                                                           "site_state",
+                                                                           "webshop"}));
   const VerifierInfo* exact = VerifierRegistry::Default().Find("exact");
   ASSERT_NE(exact, nullptr);
   EXPECT_EQ(exact->required, std::vector<std::string>{"expected"});
