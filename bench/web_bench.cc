@@ -7,8 +7,9 @@
 //   browser_back     web::Browser::Back() + Render() on a copy of the same session: the engine
 //                    alone, the baseline of env_step_back;
 //   browser_click    web::Browser::Click(id) + Render(): the baseline of env_step_click;
-//   params_copy      a copy of the task's params JSON, which ToolEnv::Step makes for StepInfo's
-//                    task field: for generated sites the largest part of the env's overhead;
+//   params_copy      a copy of the task's params JSON: what every step paid when StepInfo's
+//                    task field copied them (it now shares one copy per episode), kept to show
+//                    the saving;
 //   site_compile     web::Site::FromJson of the instance's site (what a reset pays to compile
 //                    an inline, generated site);
 //   env_reset        WebEnv::Reset(seed) with a new seed each time (generation included).
@@ -277,7 +278,7 @@ int Main(int argc, char** argv) {
       {"browser_back", "Browser::Back() + Render() (baseline)"},
       {"env_step_click", "WebEnv::Step(click(id)) to the product page"},
       {"browser_click", "Browser::Click(id) + Render() (baseline)"},
-      {"params_copy", "a copy of Task::params (ToolEnv puts one in every StepInfo)"},
+      {"params_copy", "a copy of Task::params (what each step paid before StepInfo shared it)"},
       {"site_compile", "Site::FromJson of a generated shop"},
       {"env_reset", "WebEnv::Reset(seed), generation included"}};
   std::string out = "# web_bench\n\n";
@@ -300,8 +301,8 @@ int Main(int argc, char** argv) {
   const double over_click = stats["env_step_click"].median - stats["browser_click"].median;
   out += fmt::format(
       "\nEnv overhead (difference of medians): back {:.4f} ms, click {:.4f} ms (action "
-      "parsing, schema checks, subgoal verifiers, StepInfo); of which a copy of Task::params "
-      "({} bytes as JSON): {:.4f} ms.\n",
+      "parsing, schema checks, subgoal verifiers, StepInfo). A copy of Task::params ({} bytes "
+      "as JSON), which every step made before StepInfo shared one per episode: {:.4f} ms.\n",
       over_back * 1e3, over_click * 1e3, p.env->task()->params.dump().size(),
       stats["params_copy"].median * 1e3);
   const double step_median = stats["env_step"].median;
