@@ -83,21 +83,36 @@ std::vector<std::string> ScenarioRegistry::Ids() const {
   return ids;
 }
 
+Status ScenarioRegistry::UnknownId(const std::string& id) const {
+  std::vector<std::string> close;
+  for (const auto& [other, sc] : scenarios_) {
+    const auto dot = id.rfind('.');
+    const std::string tail = dot == std::string::npos ? id : id.substr(dot + 1);
+    if (other.find(tail) != std::string::npos || id.find(other) != std::string::npos)
+      close.push_back(other);
+  }
+  std::string hint = close.empty() ? "run `toolgym list` for the ids" : "did you mean: ";
+  for (size_t i = 0; i < close.size(); ++i) hint += (i ? ", " : "") + close[i];
+  return NotFoundError("unknown scenario \"{}\"; {}", id, hint);
+}
+
+StatusOr<std::unique_ptr<envs::EnvPool>> ScenarioRegistry::MakePool(
+    const std::vector<std::string>& ids, envs::EnvPoolOptions options) const {
+  if (ids.empty()) return InvalidArgumentError("a pool needs at least one scenario id");
+  std::vector<std::shared_ptr<const envs::TaskSource>> sources;
+  sources.reserve(ids.size());
+  for (const std::string& id : ids) {
+    auto s = Get(id);
+    if (s == nullptr) return UnknownId(id);
+    sources.push_back(std::move(s));
+  }
+  return envs::EnvPool::Create(std::move(sources), std::move(options));
+}
+
 StatusOr<std::unique_ptr<envs::Env>> ScenarioRegistry::Make(const std::string& id,
                                                             const nlohmann::json& options) const {
   auto s = Get(id);
-  if (s == nullptr) {
-    std::vector<std::string> close;
-    for (const auto& [other, sc] : scenarios_) {
-      const auto dot = id.rfind('.');
-      const std::string tail = dot == std::string::npos ? id : id.substr(dot + 1);
-      if (other.find(tail) != std::string::npos || id.find(other) != std::string::npos)
-        close.push_back(other);
-    }
-    std::string hint = close.empty() ? "run `toolgym list` for the ids" : "did you mean: ";
-    for (size_t i = 0; i < close.size(); ++i) hint += (i ? ", " : "") + close[i];
-    return NotFoundError("unknown scenario \"{}\"; {}", id, hint);
-  }
+  if (s == nullptr) return UnknownId(id);
   TG_ASSIGN_OR_RETURN(envs::EnvOptions o, envs::EnvOptions::FromJson(options));
   return envs::MakeEnv(std::move(s), o);
 }

@@ -14,6 +14,7 @@
 
 #include "common/status.h"
 #include "envs/env.h"
+#include "envs/env_pool.h"
 #include "scenarios/scenario.h"
 
 namespace toolgym::scenarios {
@@ -35,6 +36,10 @@ class ScenarioRegistry {
   // An env for the scenario; options as EnvOptions::FromJson. Unknown ids list close matches.
   StatusOr<std::unique_ptr<envs::Env>> Make(
       const std::string& id, const nlohmann::json& options = nlohmann::json::object()) const;
+  // A pool of one env per id (repeat an id for several envs of it; mix ids for a mix), with
+  // options.env_options as EnvOptions JSON (envs/env_pool.h).
+  StatusOr<std::unique_ptr<envs::EnvPool>> MakePool(const std::vector<std::string>& ids,
+                                                    envs::EnvPoolOptions options = {}) const;
 
   // The shipped suites and $TOOLGYM_SCENARIO_PATH; load errors are kept in default_errors().
   static const ScenarioRegistry& Default();
@@ -43,6 +48,7 @@ class ScenarioRegistry {
   static std::string SuitesDir();
 
  private:
+  Status UnknownId(const std::string& id) const;  // NotFound with close matches
   std::map<std::string, std::shared_ptr<const Scenario>> scenarios_;
 };
 

@@ -713,5 +713,35 @@ TEST(EnvPoolTest, ConcurrentSendersAndOneReceiver) {
   EXPECT_EQ(received, kSenders * kPerSender * kRounds);
 }
 
+// toolgym::scenarios::ScenarioRegistry::MakePool: a pool straight from scenario ids (what the HTTP
+// server and the Python bindings use); an unknown id is an error that names it, and nothing is
+// made.
+TEST(EnvPoolTest, MakePoolFromScenarioIds) {
+  const auto& reg = toolgym::scenarios::ScenarioRegistry::Default();
+  auto made = reg.MakePool({"shell.count_matches", "search.hop1", "web.shop_easy", "web.shop_easy"},
+                           {.num_threads = 2, .seed = 5});
+  ASSERT_TRUE(made.ok()) << made.status().ToString();
+  EXPECT_EQ((*made)->num_envs(), 4);
+  auto reset = (*made)->Reset();
+  ASSERT_TRUE(reset.ok());
+  const std::vector<std::string> want = {"shell.count_matches", "search.hop1", "web.shop_easy",
+                                         "web.shop_easy"};
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_TRUE((*reset)[i].ok()) << (*reset)[i].status.ToString();
+    EXPECT_EQ((*reset)[i].env_id, i);
+    EXPECT_EQ((*reset)[i].info.task.scenario, want[i]);
+  }
+  // Two envs of one scenario draw different seeds (their own seed sequences).
+  EXPECT_NE((*reset)[2].info.task.seed, (*reset)[3].info.task.seed);
+
+  auto bad = reg.MakePool({"shell.count_matches", "shell.count_matchez"});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), toolgym::StatusCode::kNotFound);
+  EXPECT_NE(bad.status().message().find("unknown scenario \"shell.count_matchez\""),
+            std::string::npos)
+      << bad.status().message();
+  EXPECT_FALSE(reg.MakePool({}).ok());
+}
+
 }  // namespace
 }  // namespace toolgym::envs
