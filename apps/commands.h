@@ -11,6 +11,7 @@ void AddDemoCommand(CLI::App& app);       // demo_cmd.cc
 void AddEnvCommands(CLI::App& app);       // env_cmd.cc: list, show, validate, play, run
 void AddIndexCommands(CLI::App& app);     // index_cmd.cc: index build, query, show
 void AddServeSiteCommand(CLI::App& app);  // serve_site_cmd.cc: serve-site
+void AddServeCommand(CLI::App& app);      // serve_cmd.cc: serve (the HTTP env server)
 
 void SetExitCode(int code);
 int ExitCode();

@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   toolgym::apps::AddEnvCommands(app);
   toolgym::apps::AddIndexCommands(app);
   toolgym::apps::AddServeSiteCommand(app);
+  toolgym::apps::AddServeCommand(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,832 @@
+#include "server/server.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+// clang-format off
+// Boost 1.74's asio/awaitable.hpp uses std::exchange without including <utility> (C++20).
+#include <utility>
+// clang-format on
+#include <algorithm>
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <future>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "envs/env.h"
+#include "scenarios/registry.h"
+
+namespace toolgym::server {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+constexpr int kMaxBatchSteps = 1024;
+constexpr auto kKeepAliveTimeout = std::chrono::seconds(60);
+
+// An answer: HTTP status and JSON body.
+struct Reply {
+  http::status status = http::status::ok;
+  json body;
+  std::string allow;  // for 405
+};
+
+Reply Error(http::status status, const std::string& code, const std::string& message,
+            const std::string& path = "", std::string allow = "") {
+  json e = {{"code", code}, {"message", message}};
+  if (!path.empty()) e["path"] = path;
+  return {status, {{"error", e}}, std::move(allow)};
+}
+Reply BadRequest(const std::string& message, const std::string& path) {
+  return Error(http::status::bad_request, "bad_request", message, path);
+}
+
+// A Status from the env layer as an error answer.
+Reply FromStatus(const Status& s) {
+  switch (s.code()) {
+    case StatusCode::kInvalidArgument:
+      return Error(http::status::bad_request, "bad_request", s.message());
+    case StatusCode::kNotFound:
+      return Error(http::status::not_found, "not_found", s.message());
+    case StatusCode::kFailedPrecondition:
+      return Error(http::status::conflict, "conflict", s.message());
+    case StatusCode::kResourceExhausted:
+      return Error(http::status::too_many_requests, "too_many_sessions", s.message());
+    default:
+      return Error(http::status::internal_server_error, "internal", s.ToString());
+  }
+}
+
+// What a field of a request body must be.
+enum class Type { kString, kUint, kObject, kArray };
+struct Field {
+  const char* name;
+  Type type;
+  bool required;
+};
+
+const char* TypeName(Type t) {
+  switch (t) {
+    case Type::kString:
+      return "a string";
+    case Type::kUint:
+      return "a non-negative integer";
+    case Type::kObject:
+      return "an object";
+    case Type::kArray:
+      return "an array";
+  }
+  return "?";
+}
+
+bool HasType(const json& v, Type t) {
+  switch (t) {
+    case Type::kString:
+      return v.is_string();
+    case Type::kUint:
+      return v.is_number_unsigned() || (v.is_number_integer() && v.get<std::int64_t>() >= 0);
+    case Type::kObject:
+      return v.is_object();
+    case Type::kArray:
+      return v.is_array();
+  }
+  return false;
+}
+
+// A key as a JSON pointer token (RFC 6901).
+std::string PointerEscape(const std::string& key) {
+  std::string out;
+  for (char c : key) {
+    if (c == '~')
+      out += "~0";
+    else if (c == '/')
+      out += "~1";
+    else
+      out += c;
+  }
+  return out;
+}
+
+// Checks that `j` (at JSON pointer `path`) is an object with exactly the known fields of the
+// right types; the first problem as a 400 naming its path.
+std::optional<Reply> CheckObject(const json& j, const std::string& path,
+                                 std::initializer_list<Field> fields) {
+  if (!j.is_object())
+    return BadRequest(fmt::format("expected an object, got {}", j.type_name()),
+                      path.empty() ? "/" : path);
+  for (const auto& [key, value] : j.items()) {
+    const Field* f = nullptr;
+    for (const auto& cand : fields)
+      if (key == cand.name) f = &cand;
+    const std::string at = path + "/" + PointerEscape(key);
+    if (f == nullptr) {
+      std::string known;
+      for (const auto& cand : fields) known += (known.empty() ? "" : ", ") + std::string(cand.name);
+      return BadRequest(fmt::format("unknown field \"{}\"; expected {}", key.substr(0, 100),
+                                    known.empty() ? "no fields" : known),
+                        at);
+    }
+    if (!HasType(value, f->type))
+      return BadRequest(
+          fmt::format("\"{}\" must be {}, got {}", key, TypeName(f->type), value.type_name()), at);
+  }
+  for (const auto& f : fields)
+    if (f.required && !j.contains(f.name))
+      return BadRequest(fmt::format("missing required field \"{}\"", f.name), path + "/" + f.name);
+  return std::nullopt;
+}
+
+// The request body as JSON; an empty body is {}.
+std::optional<Reply> ParseBody(const std::string& body, json* out) {
+  if (body.find_first_not_of(" \t\r\n") == std::string::npos) {
+    *out = json::object();
+    return std::nullopt;
+  }
+  try {
+    *out = json::parse(body);
+  } catch (const json::parse_error& e) {
+    return BadRequest(fmt::format("malformed JSON at byte {}: {}", e.byte, e.what()), "/");
+  }
+  return std::nullopt;
+}
+
+bool IsLoopback(const std::string& host) {
+  if (host == "localhost") return true;
+  boost::system::error_code ec;
+  const auto addr = asio::ip::make_address(host, ec);
+  return !ec && addr.is_loopback();
+}
+
+}  // namespace
+
+class Server::Impl {
+ public:
+  explicit Impl(ServerOptions options) : options_(std::move(options)), acceptor_(io_) {}
+
+  ~Impl() { Stop(); }
+
+  Status Start();
+  void Stop();
+  int port() const { return port_; }
+  int num_sessions() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return static_cast<int>(sessions_.size());
+  }
+  const ServerOptions& options() const { return options_; }
+
+  // Called on the I/O thread for each complete request; `done` is called on the I/O thread with
+  // the answer, after the work ran on a worker.
+  void Dispatch(std::shared_ptr<http::request<http::string_body>> req,
+                std::function<void(Reply)> done);
+  void CountRequest() { ++requests_; }
+  void CountError(const std::string& code) {
+    std::lock_guard<std::mutex> lock(metrics_mu_);
+    ++errors_[code];
+  }
+  asio::io_context& io() { return io_; }
+  void Track(std::weak_ptr<void> conn, tcp::socket* socket);
+
+ private:
+  struct Session {
+    std::string id;
+    std::string scenario;
+    std::unique_ptr<envs::Env> env;
+    std::mutex busy;  // held for the duration of one operation; try_lock fails -> 409
+    std::atomic<std::int64_t> last_used_ns{0};
+    void Touch() { last_used_ns = Clock::now().time_since_epoch().count(); }
+  };
+  using SessionPtr = std::shared_ptr<Session>;
+
+  Reply Handle(const http::request<http::string_body>& req);
+  Reply Health();
+  Reply Metrics();
+  Reply Scenarios();
+  Reply CreateSession(const json& body);
+  Reply ResetSession(const std::string& id, const json& body);
+  Reply StepSession(const std::string& id, const json& body);
+  Reply ForkSession(const std::string& id);
+  Reply SessionTools(const std::string& id);
+  Reply CloseSession(const std::string& id);
+  Reply StepBatch(const json& body);
+  // One step of a session (for /sessions/{id}/step and /step).
+  Reply DoStep(const std::string& id, const std::string& action);
+
+  SessionPtr Find(const std::string& id);
+  // Reserves a slot for a new session; false when the limit is reached.
+  bool ReserveSlot();
+  void ReleaseSlot() { --reserved_; }
+  std::string AddSession(std::string scenario, std::unique_ptr<envs::Env> env);
+  std::string NewId();
+  void ScheduleReap();
+  void Reap();
+
+  ServerOptions options_;
+  // Open connections (I/O thread only), closed by Stop(). Note: declared before io_, whose
+  // destructor destroys pending handlers and with them connections that untrack themselves.
+  std::map<tcp::socket*, std::weak_ptr<void>> connections_;
+  asio::io_context io_;
+  tcp::acceptor acceptor_;
+  std::thread io_thread_;
+  std::unique_ptr<asio::thread_pool> workers_;
+  std::unique_ptr<asio::steady_timer> reap_timer_;
+  int port_ = 0;
+  bool started_ = false;
+  std::atomic<bool> stopping_{false};
+  std::mutex stop_mu_;
+  bool stopped_ = false;
+
+  // Env work in flight, for Stop() to wait on.
+  std::mutex inflight_mu_;
+  std::condition_variable inflight_cv_;
+  int inflight_ = 0;
+
+  mutable std::mutex mu_;  // sessions_, rng_
+  std::map<std::string, SessionPtr> sessions_;
+  std::atomic<int> reserved_{0};  // sessions_ plus creations in progress
+  std::mt19937_64 rng_{std::random_device{}()};
+
+  std::atomic<std::int64_t> requests_{0}, steps_{0}, sessions_created_{0}, sessions_closed_{0},
+      sessions_expired_{0};
+  std::mutex metrics_mu_;
+  std::map<std::string, std::int64_t> errors_;
+
+  friend class Connection;
+  friend class Server;
+  void Untrack(tcp::socket* socket) { connections_.erase(socket); }
+  void Accept();
+};
+
+// One keep-alive connection: read a request, hand it to the server, write the answer, repeat.
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(tcp::socket socket, Server::Impl* server)
+      : stream_(std::move(socket)), server_(server) {}
+  ~Connection() { server_->Untrack(&stream_.socket()); }
+
+  void Start() {
+    server_->Track(weak_from_this(), &stream_.socket());
+    Read();
+  }
+  void Abort() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.socket().close(ec);
+  }
+
+ private:
+  void Read() {
+    parser_.emplace();
+    parser_->body_limit(server_->options().max_body_bytes);
+    stream_.expires_after(kKeepAliveTimeout);
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnRead(ec); });
+  }
+
+  void OnRead(beast::error_code ec) {
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+        ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
+        ec == asio::error::bad_descriptor || ec == asio::error::eof)
+      return Close();
+    server_->CountRequest();
+    if (ec == http::error::body_limit) {
+      return Write(Error(http::status::payload_too_large, "payload_too_large",
+                         fmt::format("the request body is over the limit of {} bytes",
+                                     server_->options().max_body_bytes)),
+                   false);
+    }
+    if (ec) {
+      return Write(Error(http::status::bad_request, "bad_request",
+                         "malformed HTTP request: " + ec.message()),
+                   false);
+    }
+    auto req = std::make_shared<http::request<http::string_body>>(parser_->release());
+    keep_alive_ = req->keep_alive();
+    version_ = req->version();
+    head_ = req->method() == http::verb::head;
+    stream_.expires_never();
+    server_->Dispatch(req, [self = shared_from_this()](Reply r) {
+      self->Write(std::move(r), self->keep_alive_);
+    });
+  }
+
+  void Write(Reply r, bool keep_alive) {
+    const int status = static_cast<int>(r.status);
+    if (status >= 400 && r.body.contains("error"))
+      server_->CountError(r.body["error"].value("code", "internal"));
+    response_ = {};
+    response_.result(r.status);
+    response_.version(version_);
+    response_.set(http::field::server, "toolgym");
+    response_.set(http::field::content_type, "application/json");
+    response_.set(http::field::cache_control, "no-store");
+    if (status == 401) response_.set(http::field::www_authenticate, "Bearer");
+    if (!r.allow.empty()) response_.set(http::field::allow, r.allow);
+    response_.keep_alive(keep_alive);
+    response_.body() =
+        head_ ? std::string() : r.body.dump(-1, ' ', false, json::error_handler_t::replace);
+    response_.prepare_payload();
+    stream_.expires_after(std::chrono::seconds(30));
+    http::async_write(stream_, response_,
+                      [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
+                        if (ec || !keep_alive) return self->Close();
+                        self->Read();
+                      });
+  }
+
+  void Close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  http::response<http::string_body> response_;
+  Server::Impl* server_;
+  bool keep_alive_ = true;
+  unsigned version_ = 11;
+  bool head_ = false;
+};
+
+void Server::Impl::Track(std::weak_ptr<void> conn, tcp::socket* socket) {
+  connections_[socket] = std::move(conn);
+}
+
+Status Server::Impl::Start() {
+  if (started_) return FailedPreconditionError("the server was already started");
+  if (!IsLoopback(options_.host) && options_.token.empty())
+    return InvalidArgumentError(
+        "binding to {} (not loopback) requires a token: anyone who can reach the port could run "
+        "commands in the sandboxes",
+        options_.host);
+  if (options_.port < 0 || options_.port > 65535)
+    return InvalidArgumentError("port must be in 0..65535, got {}", options_.port);
+  if (options_.max_sessions < 1)
+    return InvalidArgumentError("max_sessions must be at least 1, got {}", options_.max_sessions);
+  if (options_.worker_threads < 1)
+    return InvalidArgumentError("worker_threads must be at least 1, got {}",
+                                options_.worker_threads);
+  if (options_.max_body_bytes < 64)
+    return InvalidArgumentError("max_body_bytes must be at least 64, got {}",
+                                options_.max_body_bytes);
+  boost::system::error_code ec;
+  const std::string host = options_.host == "localhost" ? "127.0.0.1" : options_.host;
+  const auto addr = asio::ip::make_address(host, ec);
+  if (ec) return InvalidArgumentError("host '{}' is not an IP address: {}", host, ec.message());
+  const tcp::endpoint endpoint(addr, static_cast<unsigned short>(options_.port));
+  acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(endpoint, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return UnavailableError("cannot listen on {}:{}: {}", host, options_.port, ec.message());
+  port_ = acceptor_.local_endpoint().port();
+  workers_ = std::make_unique<asio::thread_pool>(options_.worker_threads);
+  reap_timer_ = std::make_unique<asio::steady_timer>(io_);
+  Accept();
+  ScheduleReap();
+  started_ = true;
+  io_thread_ = std::thread([this] { io_.run(); });
+  return OkStatus();
+}
+
+void Server::Impl::Accept() {
+  acceptor_.async_accept([this](beast::error_code ec, tcp::socket socket) {
+    if (!ec && !stopping_) std::make_shared<Connection>(std::move(socket), this)->Start();
+    if (acceptor_.is_open() && !stopping_) Accept();
+  });
+}
+
+void Server::Impl::ScheduleReap() {
+  if (options_.idle_timeout_s <= 0) return;
+  const double every = std::clamp(options_.idle_timeout_s / 4, 0.01, 1.0);
+  reap_timer_->expires_after(std::chrono::microseconds(static_cast<std::int64_t>(every * 1e6)));
+  reap_timer_->async_wait([this](beast::error_code ec) {
+    if (ec || stopping_) return;
+    Reap();
+    ScheduleReap();
+  });
+}
+
+void Server::Impl::Reap() {
+  const auto now = Clock::now().time_since_epoch().count();
+  const auto limit = static_cast<std::int64_t>(options_.idle_timeout_s * 1e9);
+  std::vector<SessionPtr> expired;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto it = sessions_.begin(); it != sessions_.end();) {
+      Session& s = *it->second;
+      // A session in use is not idle; try_lock keeps a request from starting on it meanwhile.
+      if (now - s.last_used_ns > limit && s.busy.try_lock()) {
+        s.busy.unlock();
+        expired.push_back(it->second);
+        it = sessions_.erase(it);
+        --reserved_;
+      } else {
+        ++it;
+      }
+    }
+  }
+  if (expired.empty()) return;
+  sessions_expired_ += static_cast<std::int64_t>(expired.size());
+  for (const auto& s : expired) spdlog::info("serve: session {} idle, closed", s->id);
+  // Destroying an env stops its sandbox: worker work, not I/O work.
+  asio::post(*workers_, [expired = std::move(expired)]() mutable { expired.clear(); });
+}
+
+void Server::Impl::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(stop_mu_);
+    if (stopped_ || !started_) {
+      stopped_ = true;
+      return;
+    }
+    stopped_ = true;
+  }
+  stopping_ = true;
+  asio::post(io_, [this] {
+    beast::error_code ec;
+    acceptor_.close(ec);
+    reap_timer_->cancel();
+  });
+  {
+    std::unique_lock<std::mutex> lock(inflight_mu_);
+    inflight_cv_.wait(lock, [this] { return inflight_ == 0; });
+  }
+  // Answers of the last requests are written; then every connection is closed.
+  std::promise<void> closed;
+  asio::post(io_, [this, &closed] {
+    for (auto& [socket, weak] : connections_)
+      if (auto c = weak.lock()) static_cast<Connection*>(c.get())->Abort();
+    closed.set_value();
+  });
+  closed.get_future().wait_for(std::chrono::seconds(5));
+  io_.stop();
+  if (io_thread_.joinable()) io_thread_.join();
+  workers_->join();
+  std::map<std::string, SessionPtr> sessions;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    sessions.swap(sessions_);
+  }
+  sessions_closed_ += static_cast<std::int64_t>(sessions.size());
+  sessions.clear();  // destroys every env and its sandbox
+  reserved_ = 0;
+}
+
+void Server::Impl::Dispatch(std::shared_ptr<http::request<http::string_body>> req,
+                            std::function<void(Reply)> done) {
+  {
+    std::lock_guard<std::mutex> lock(inflight_mu_);
+    if (stopping_) {
+      done(Error(http::status::service_unavailable, "unavailable", "the server is stopping"));
+      return;
+    }
+    ++inflight_;
+  }
+  asio::post(*workers_, [this, req, done = std::move(done)] {
+    Reply r;
+    try {
+      r = Handle(*req);
+    } catch (const std::exception& e) {
+      r = Error(http::status::internal_server_error, "internal", e.what());
+    }
+    asio::post(io_, [done, r = std::move(r)]() mutable { done(std::move(r)); });
+    std::lock_guard<std::mutex> lock(inflight_mu_);
+    if (--inflight_ == 0) inflight_cv_.notify_all();
+  });
+}
+
+Reply Server::Impl::Handle(const http::request<http::string_body>& req) {
+  if (!options_.token.empty()) {
+    const auto it = req.find(http::field::authorization);
+    if (it == req.end() || it->value() != "Bearer " + options_.token)
+      return Error(
+          http::status::unauthorized, "unauthorized",
+          it == req.end() ? "missing \"Authorization: Bearer TOKEN\" header" : "wrong token");
+  }
+  std::string target(req.target());
+  const std::string path = target.substr(0, target.find('?'));
+  std::vector<std::string> parts;
+  for (std::size_t i = 1; i <= path.size();) {
+    std::size_t j = path.find('/', i);
+    if (j == std::string::npos) j = path.size();
+    if (j > i) parts.push_back(path.substr(i, j - i));
+    i = j + 1;
+  }
+  const auto method = req.method();
+  const bool get = method == http::verb::get || method == http::verb::head;
+  const bool post = method == http::verb::post;
+  auto not_allowed = [&](const char* allow) {
+    return Error(http::status::method_not_allowed, "method_not_allowed",
+                 fmt::format("{} {} is not served; allowed: {}", std::string(req.method_string()),
+                             path.substr(0, 200), allow),
+                 "", allow);
+  };
+  auto body = [&](json* out) { return ParseBody(req.body(), out); };
+  json j;
+  if (parts.size() == 1 && parts[0] == "health") return get ? Health() : not_allowed("GET");
+  if (parts.size() == 1 && parts[0] == "metrics") return get ? Metrics() : not_allowed("GET");
+  if (parts.size() == 1 && parts[0] == "scenarios") return get ? Scenarios() : not_allowed("GET");
+  if (parts.size() == 1 && parts[0] == "sessions") {
+    if (!post) return not_allowed("POST");
+    if (auto e = body(&j)) return *e;
+    return CreateSession(j);
+  }
+  if (parts.size() == 1 && parts[0] == "step") {
+    if (!post) return not_allowed("POST");
+    if (auto e = body(&j)) return *e;
+    return StepBatch(j);
+  }
+  if (parts.size() == 2 && parts[0] == "sessions") {
+    if (method != http::verb::delete_) return not_allowed("DELETE");
+    return CloseSession(parts[1]);
+  }
+  if (parts.size() == 3 && parts[0] == "sessions") {
+    const std::string& id = parts[1];
+    const std::string& op = parts[2];
+    if (op == "tools") return get ? SessionTools(id) : not_allowed("GET");
+    if (op == "reset" || op == "step" || op == "fork") {
+      if (!post) return not_allowed("POST");
+      if (auto e = body(&j)) return *e;
+      if (op == "reset") return ResetSession(id, j);
+      if (op == "step") return StepSession(id, j);
+      if (auto e = CheckObject(j, "", {})) return *e;
+      return ForkSession(id);
+    }
+  }
+  return Error(http::status::not_found, "not_found",
+               fmt::format("no endpoint {}; see GET /health, /metrics, /scenarios, POST /sessions, "
+                           "/sessions/ID/{{reset,step,fork}}, GET /sessions/ID/tools, DELETE "
+                           "/sessions/ID, POST /step",
+                           path.substr(0, 200)));
+}
+
+Reply Server::Impl::Health() {
+  return {http::status::ok, {{"status", "ok"}, {"sessions", num_sessions()}}};
+}
+
+Reply Server::Impl::Metrics() {
+  json errors = json::object();
+  {
+    std::lock_guard<std::mutex> lock(metrics_mu_);
+    for (const auto& [code, n] : errors_) errors[code] = n;
+  }
+  return {http::status::ok,
+          {{"sessions_open", num_sessions()},
+           {"sessions_created", sessions_created_.load()},
+           {"sessions_closed", sessions_closed_.load()},
+           {"sessions_expired", sessions_expired_.load()},
+           {"max_sessions", options_.max_sessions},
+           {"requests", requests_.load()},
+           {"steps", steps_.load()},
+           {"errors", errors}}};
+}
+
+Reply Server::Impl::Scenarios() {
+  const auto& reg = scenarios::ScenarioRegistry::Default();
+  json out = json::array();
+  for (const auto& id : reg.Ids()) {
+    const scenarios::Scenario* s = reg.Find(id);
+    out.push_back(
+        {{"id", id}, {"title", s->title()}, {"env_kind", s->env_kind()}, {"tags", s->tags()}});
+  }
+  return {http::status::ok, {{"scenarios", out}}};
+}
+
+std::string Server::Impl::NewId() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return fmt::format("{:016x}", rng_());
+}
+
+bool Server::Impl::ReserveSlot() {
+  int n = reserved_.load();
+  while (n < options_.max_sessions)
+    if (reserved_.compare_exchange_weak(n, n + 1)) return true;
+  return false;
+}
+
+std::string Server::Impl::AddSession(std::string scenario, std::unique_ptr<envs::Env> env) {
+  auto s = std::make_shared<Session>();
+  s->id = NewId();
+  s->scenario = std::move(scenario);
+  s->env = std::move(env);
+  s->Touch();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    sessions_[s->id] = s;
+  }
+  ++sessions_created_;
+  return s->id;
+}
+
+Server::Impl::SessionPtr Server::Impl::Find(const std::string& id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = sessions_.find(id);
+  return it == sessions_.end() ? nullptr : it->second;
+}
+
+Reply TooManySessions(int limit) {
+  return Error(http::status::too_many_requests, "too_many_sessions",
+               fmt::format("the server holds its limit of {} sessions; close one (DELETE "
+                           "/sessions/ID) or wait for idle ones to expire",
+                           limit));
+}
+
+Reply SessionNotFound(const std::string& id) {
+  return Error(
+      http::status::not_found, "not_found",
+      fmt::format("no session '{}' (closed, expired, or never created)", id.substr(0, 100)));
+}
+
+Reply SessionBusy(const std::string& id) {
+  return Error(http::status::conflict, "conflict",
+               fmt::format("session '{}' is busy with another request; requests to one session "
+                           "are not queued, send the next one after the answer",
+                           id));
+}
+
+Reply Server::Impl::CreateSession(const json& body) {
+  if (auto e = CheckObject(body, "",
+                           {{"scenario", Type::kString, true},
+                            {"seed", Type::kUint, false},
+                            {"options", Type::kObject, false}}))
+    return *e;
+  const std::string scenario = body["scenario"];
+  if (!ReserveSlot()) return TooManySessions(options_.max_sessions);
+  auto env =
+      scenarios::ScenarioRegistry::Default().Make(scenario, body.value("options", json::object()));
+  if (!env.ok()) {
+    ReleaseSlot();
+    Reply r = FromStatus(env.status());
+    if (env.status().code() == StatusCode::kInvalidArgument) r.body["error"]["path"] = "/options";
+    if (env.status().code() == StatusCode::kNotFound) r.body["error"]["path"] = "/scenario";
+    return r;
+  }
+  std::optional<std::uint64_t> seed;
+  if (body.contains("seed")) seed = body["seed"].get<std::uint64_t>();
+  auto reset = (*env)->Reset(seed);
+  if (!reset.ok()) {
+    ReleaseSlot();
+    return FromStatus(reset.status());
+  }
+  json tools = (*env)->OpenAITools();
+  const std::string id = AddSession(scenario, std::move(*env));
+  return {http::status::created,
+          {{"session_id", id},
+           {"observation", reset->observation},
+           {"info", reset->info},
+           {"tools", tools}}};
+}
+
+Reply Server::Impl::ResetSession(const std::string& id, const json& body) {
+  if (auto e =
+          CheckObject(body, "", {{"seed", Type::kUint, false}, {"options", Type::kObject, false}}))
+    return *e;
+  SessionPtr s = Find(id);
+  if (!s) return SessionNotFound(id);
+  std::unique_lock<std::mutex> lock(s->busy, std::try_to_lock);
+  if (!lock) return SessionBusy(id);
+  s->Touch();
+  std::optional<std::uint64_t> seed;
+  if (body.contains("seed")) seed = body["seed"].get<std::uint64_t>();
+  auto r = s->env->Reset(seed, body.value("options", json::object()));
+  s->Touch();
+  if (!r.ok()) return FromStatus(r.status());
+  return {http::status::ok,
+          {{"observation", r->observation}, {"info", r->info}, {"tools", s->env->OpenAITools()}}};
+}
+
+Reply Server::Impl::DoStep(const std::string& id, const std::string& action) {
+  SessionPtr s = Find(id);
+  if (!s) return SessionNotFound(id);
+  std::unique_lock<std::mutex> lock(s->busy, std::try_to_lock);
+  if (!lock) return SessionBusy(id);
+  s->Touch();
+  auto r = s->env->Step(action);
+  s->Touch();
+  if (!r.ok()) return FromStatus(r.status());
+  ++steps_;
+  return {http::status::ok,
+          {{"observation", r->observation},
+           {"reward", r->reward},
+           {"terminated", r->terminated},
+           {"truncated", r->truncated},
+           {"info", r->info}}};
+}
+
+Reply Server::Impl::StepSession(const std::string& id, const json& body) {
+  if (auto e = CheckObject(body, "", {{"action", Type::kString, true}})) return *e;
+  return DoStep(id, body["action"].get<std::string>());
+}
+
+Reply Server::Impl::ForkSession(const std::string& id) {
+  SessionPtr s = Find(id);
+  if (!s) return SessionNotFound(id);
+  if (!ReserveSlot()) return TooManySessions(options_.max_sessions);
+  std::unique_lock<std::mutex> lock(s->busy, std::try_to_lock);
+  if (!lock) {
+    ReleaseSlot();
+    return SessionBusy(id);
+  }
+  s->Touch();
+  auto fork = s->env->Fork();
+  s->Touch();
+  if (!fork.ok()) {
+    ReleaseSlot();
+    return FromStatus(fork.status());
+  }
+  json tools = (*fork)->OpenAITools();
+  const std::string new_id = AddSession(s->scenario, std::move(*fork));
+  return {http::status::created, {{"session_id", new_id}, {"tools", tools}}};
+}
+
+Reply Server::Impl::SessionTools(const std::string& id) {
+  SessionPtr s = Find(id);
+  if (!s) return SessionNotFound(id);
+  std::unique_lock<std::mutex> lock(s->busy, std::try_to_lock);
+  if (!lock) return SessionBusy(id);
+  s->Touch();
+  return {http::status::ok, {{"tools", s->env->OpenAITools()}}};
+}
+
+Reply Server::Impl::CloseSession(const std::string& id) {
+  SessionPtr s;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = sessions_.find(id);
+    if (it == sessions_.end()) return SessionNotFound(id);
+    // Closing a session mid-request would destroy its env under the worker using it.
+    if (!it->second->busy.try_lock()) return SessionBusy(id);
+    it->second->busy.unlock();
+    s = it->second;
+    sessions_.erase(it);
+    --reserved_;
+  }
+  ++sessions_closed_;
+  s.reset();  // destroys the env here, on a worker
+  return {http::status::ok, {{"session_id", id}, {"closed", true}}};
+}
+
+Reply Server::Impl::StepBatch(const json& body) {
+  if (auto e = CheckObject(body, "", {{"steps", Type::kArray, true}})) return *e;
+  const json& steps = body["steps"];
+  if (steps.size() > static_cast<std::size_t>(kMaxBatchSteps))
+    return BadRequest(
+        fmt::format("at most {} steps per batch, got {}", kMaxBatchSteps, steps.size()), "/steps");
+  std::set<std::string> seen;
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    const std::string at = fmt::format("/steps/{}", i);
+    if (auto e = CheckObject(
+            steps[i], at, {{"session_id", Type::kString, true}, {"action", Type::kString, true}}))
+      return *e;
+    if (!seen.insert(steps[i]["session_id"].get<std::string>()).second)
+      return BadRequest("a session may appear once per batch", at + "/session_id");
+  }
+  // Each step on its own thread: the steps block in their sandboxes, and the worker pool may be
+  // busy with this very request.
+  std::vector<std::future<Reply>> futures;
+  futures.reserve(steps.size());
+  for (const auto& st : steps)
+    futures.push_back(
+        std::async(std::launch::async,
+                   [this, id = st["session_id"].get<std::string>(),
+                    action = st["action"].get<std::string>()] { return DoStep(id, action); }));
+  json results = json::array();
+  for (std::size_t i = 0; i < futures.size(); ++i) {
+    Reply r = futures[i].get();
+    json item = std::move(r.body);
+    item["session_id"] = steps[i]["session_id"];
+    item["status"] = static_cast<int>(r.status);
+    results.push_back(std::move(item));
+  }
+  return {http::status::ok, {{"results", results}}};
+}
+
+Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+Server::~Server() { Stop(); }
+Status Server::Start() { return impl_->Start(); }
+int Server::port() const { return impl_->port(); }
+std::string Server::address() const {
+  return fmt::format("http://{}:{}", impl_->options().host, impl_->port());
+}
+void Server::Stop() { impl_->Stop(); }
+int Server::num_sessions() const { return impl_->num_sessions(); }
+
+}  // namespace toolgym::server
