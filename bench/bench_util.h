@@ -1,5 +1,6 @@
 // Shared by the benchmarks: a description of the machine and its load, printed with every report
-// (these machines are shared; a number means little without them).
+// (these machines are shared; a number means little without them), and the summary statistics
+// of a case's samples.
 #pragma once
 
 #include <fmt/format.h>
@@ -8,8 +9,10 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <string>
+#include <vector>
 
 namespace toolgym::bench {
 
@@ -51,6 +54,36 @@ inline Machine DescribeMachine() {
   if (::sysinfo(&si) == 0)
     m.memory_gib = static_cast<double>(si.totalram) * si.mem_unit / (1024.0 * 1024 * 1024);
   return m;
+}
+
+// Summary statistics of one case's samples.
+struct Stats {
+  std::size_t n = 0;
+  double median = 0, p10 = 0, p90 = 0, p99 = 0, mean = 0, min = 0, max = 0;
+};
+
+// Percentiles by linear interpolation between closest ranks (type 7, as numpy's default).
+inline Stats Summarize(std::vector<double> v) {
+  Stats s;
+  s.n = v.size();
+  if (v.empty()) return s;
+  std::sort(v.begin(), v.end());
+  auto pct = [&](double p) {
+    const double pos = p * static_cast<double>(v.size() - 1);
+    const std::size_t lo = static_cast<std::size_t>(pos);
+    const std::size_t hi = std::min(lo + 1, v.size() - 1);
+    return v[lo] + (v[hi] - v[lo]) * (pos - static_cast<double>(lo));
+  };
+  s.median = pct(0.5);
+  s.p10 = pct(0.1);
+  s.p90 = pct(0.9);
+  s.p99 = pct(0.99);
+  double sum = 0;
+  for (double x : v) sum += x;
+  s.mean = sum / static_cast<double>(v.size());
+  s.min = v.front();
+  s.max = v.back();
+  return s;
 }
 
 }  // namespace toolgym::bench

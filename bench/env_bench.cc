@@ -85,34 +85,6 @@ struct Options {
   bool quick = false;
 };
 
-struct Stats {
-  std::size_t n = 0;
-  double median = 0, p10 = 0, p90 = 0, mean = 0, min = 0, max = 0;
-};
-
-// Percentiles by linear interpolation between closest ranks (type 7, as numpy's default).
-Stats Summarize(std::vector<double> v) {
-  Stats s;
-  s.n = v.size();
-  if (v.empty()) return s;
-  std::sort(v.begin(), v.end());
-  auto pct = [&](double p) {
-    const double pos = p * static_cast<double>(v.size() - 1);
-    const std::size_t lo = static_cast<std::size_t>(pos);
-    const std::size_t hi = std::min(lo + 1, v.size() - 1);
-    return v[lo] + (v[hi] - v[lo]) * (pos - static_cast<double>(lo));
-  };
-  s.median = pct(0.5);
-  s.p10 = pct(0.1);
-  s.p90 = pct(0.9);
-  double sum = 0;
-  for (double x : v) sum += x;
-  s.mean = sum / static_cast<double>(v.size());
-  s.min = v.front();
-  s.max = v.back();
-  return s;
-}
-
 json StatsJson(const Stats& s, double scale) {
   return {{"n", s.n},
           {"median", s.median * scale},
