@@ -389,20 +389,7 @@ std::vector<ToolSpec> SearchEnv::AllTools(bool requires_answer) {
            {{"type", "integer"}, {"minimum", 1}, {"description", "Which page (default 1)"}}}}},
         {"required", {"doc_id"}},
         {"additionalProperties", false}}});
-  if (requires_answer) {
-    tools.push_back(
-        {"submit",
-         "Submit the final answer. This ends the episode.",
-         {{"type", "object"},
-          {"properties", {{"answer", {{"type", "string"}, {"description", "The final answer"}}}}},
-          {"required", {"answer"}},
-          {"additionalProperties", false}}});
-  } else {
-    tools.push_back(
-        {"submit",
-         "Declare the task done. This ends the episode.",
-         {{"type", "object"}, {"properties", json::object()}, {"additionalProperties", false}}});
-  }
+  tools.push_back(SubmitTool(requires_answer));
   return tools;
 }
 

@@ -35,20 +35,7 @@ std::vector<ToolSpec> ShellEnv::AllTools(bool requires_answer) {
          {{"command", {{"type", "string"}, {"description", "The bash command to run"}}}}},
         {"required", {"command"}},
         {"additionalProperties", false}}});
-  if (requires_answer) {
-    tools.push_back(
-        {"submit",
-         "Submit the final answer. This ends the episode.",
-         {{"type", "object"},
-          {"properties", {{"answer", {{"type", "string"}, {"description", "The final answer"}}}}},
-          {"required", {"answer"}},
-          {"additionalProperties", false}}});
-  } else {
-    tools.push_back(
-        {"submit",
-         "Declare the task done. This ends the episode.",
-         {{"type", "object"}, {"properties", json::object()}, {"additionalProperties", false}}});
-  }
+  tools.push_back(SubmitTool(requires_answer));
   tools.push_back(
       {"read_file",
        "Read a text file.",

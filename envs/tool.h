@@ -20,6 +20,10 @@ struct ToolSpec {
   nlohmann::json OpenAIFunction() const;
 };
 
+// The submit tool every env kind offers: submit(answer) when the task takes an answer, else
+// submit() to declare the task done. Either ends the episode.
+ToolSpec SubmitTool(bool requires_answer);
+
 // One call parsed out of an action and validated against its tool's schema.
 struct ToolCall {
   std::string id;  // "call_0", "call_1"... in order within the episode, or the client's id

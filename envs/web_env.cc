@@ -87,20 +87,7 @@ std::vector<ToolSpec> WebEnv::AllTools(bool requires_answer) {
            {{"type", "string"}, {"enum", {"up", "down"}}, {"description", "up or down"}}}}},
         {"required", {"direction"}},
         {"additionalProperties", false}}});
-  if (requires_answer) {
-    tools.push_back(
-        {"submit",
-         "Submit the final answer. This ends the episode.",
-         {{"type", "object"},
-          {"properties", {{"answer", {{"type", "string"}, {"description", "The final answer"}}}}},
-          {"required", {"answer"}},
-          {"additionalProperties", false}}});
-  } else {
-    tools.push_back(
-        {"submit",
-         "Declare the task done. This ends the episode.",
-         {{"type", "object"}, {"properties", json::object()}, {"additionalProperties", false}}});
-  }
+  tools.push_back(SubmitTool(requires_answer));
   return tools;
 }
 
