@@ -299,7 +299,7 @@ std::shared_ptr<const Scenario> Scenario::FromFile(const std::string& path,
     // Parse again with exceptions only to get the parser's position for the message.
     std::string why = "not valid JSON";
     try {
-      (void)json::parse(text, nullptr, true, true);
+      [[maybe_unused]] const json reparsed = json::parse(text, nullptr, true, true);
     } catch (const json::parse_error& e) {
       why = std::string("not valid JSON: ") + e.what();
     }
