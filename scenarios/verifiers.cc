@@ -24,6 +24,9 @@
 namespace toolgym::scenarios {
 namespace {
 
+using internal::SquadTokens;
+using internal::TokenF1;
+
 using envs::Verifier;
 using envs::VerifyContext;
 using envs::VerifyResult;
@@ -329,46 +332,6 @@ StatusOr<std::shared_ptr<const Verifier>> BuildSet(const json& spec) {
 
 // ---------------------------------------------------------------------------------------------
 // f1
-
-// SQuAD's normalize_answer, then whitespace tokens.
-std::vector<std::string> SquadTokens(std::string_view text) {
-  std::string s;
-  s.reserve(text.size());
-  for (char c : text) {
-    if (std::ispunct(static_cast<unsigned char>(c))) continue;
-    s += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
-  std::vector<std::string> tokens;
-  std::size_t i = 0;
-  while (i < s.size()) {
-    while (i < s.size() && IsSpace(s[i])) ++i;
-    std::size_t b = i;
-    while (i < s.size() && !IsSpace(s[i])) ++i;
-    if (i > b) {
-      std::string t = s.substr(b, i - b);
-      if (t != "a" && t != "an" && t != "the") tokens.push_back(std::move(t));
-    }
-  }
-  return tokens;
-}
-
-double TokenF1(const std::vector<std::string>& pred, const std::vector<std::string>& gold) {
-  if (pred.empty() || gold.empty()) return pred.empty() && gold.empty() ? 1.0 : 0.0;
-  std::map<std::string, int> counts;
-  for (const auto& t : gold) ++counts[t];
-  int common = 0;
-  for (const auto& t : pred) {
-    auto it = counts.find(t);
-    if (it != counts.end() && it->second > 0) {
-      --it->second;
-      ++common;
-    }
-  }
-  if (common == 0) return 0.0;
-  double precision = static_cast<double>(common) / pred.size();
-  double recall = static_cast<double>(common) / gold.size();
-  return 2 * precision * recall / (precision + recall);
-}
 
 class F1Verifier : public Verifier {
  public:

@@ -8,10 +8,12 @@
 #include <cctype>
 #include <cmath>
 #include <cstdint>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/status.h"
 
@@ -94,6 +96,53 @@ inline StatusOr<std::string> ScalarText(const nlohmann::json& v, const std::stri
   if (v.is_number() || v.is_boolean()) return v.dump();
   return InvalidArgumentError("'{}' must be a string, number or boolean, got {}", field,
                               Describe(v));
+}
+
+// For the f1 and qa verifiers.
+// SQuAD's normalize_answer: lower case, ASCII punctuation deleted (string.punctuation, so
+// "1,234" is "1234"), the articles a/an/the dropped as words, whitespace collapsed. Returned as
+// tokens. (Lower-casing is ASCII only; the official script's str.lower also folds other
+// letters.)
+inline std::vector<std::string> SquadTokens(std::string_view text) {
+  std::string s;
+  s.reserve(text.size());
+  for (char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x80 && std::ispunct(u)) continue;
+    s += static_cast<char>(u < 0x80 ? std::tolower(u) : u);
+  }
+  std::vector<std::string> tokens;
+  std::size_t i = 0;
+  while (i < s.size()) {
+    while (i < s.size() && IsSpace(s[i])) ++i;
+    const std::size_t b = i;
+    while (i < s.size() && !IsSpace(s[i])) ++i;
+    if (i > b) {
+      std::string t = s.substr(b, i - b);
+      if (t != "a" && t != "an" && t != "the") tokens.push_back(std::move(t));
+    }
+  }
+  return tokens;
+}
+
+// SQuAD's f1_score; 1 when both sides normalize to nothing (as SQuAD 2.0's script), 0 when one
+// does.
+inline double TokenF1(const std::vector<std::string>& pred, const std::vector<std::string>& gold) {
+  if (pred.empty() || gold.empty()) return pred.empty() && gold.empty() ? 1.0 : 0.0;
+  std::map<std::string, int> counts;
+  for (const auto& t : gold) ++counts[t];
+  int common = 0;
+  for (const auto& t : pred) {
+    auto it = counts.find(t);
+    if (it != counts.end() && it->second > 0) {
+      --it->second;
+      ++common;
+    }
+  }
+  if (common == 0) return 0.0;
+  const double precision = static_cast<double>(common) / static_cast<double>(pred.size());
+  const double recall = static_cast<double>(common) / static_cast<double>(gold.size());
+  return 2 * precision * recall / (precision + recall);
 }
 
 }  // namespace toolgym::scenarios::internal

@@ -25,53 +25,9 @@ using envs::VerifyContext;
 using envs::VerifyResult;
 using internal::Describe;
 using internal::Quote;
+using internal::SquadTokens;
+using internal::TokenF1;
 using nlohmann::json;
-
-// SQuAD's normalize_answer: lower case, ASCII punctuation deleted (string.punctuation, so
-// "1,234" is "1234"), the articles a/an/the dropped as words, whitespace collapsed. Returned as
-// tokens. (Lower-casing is ASCII only; the official script's str.lower also folds other
-// letters.)
-std::vector<std::string> SquadTokens(std::string_view text) {
-  std::string s;
-  s.reserve(text.size());
-  for (char c : text) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u < 0x80 && std::ispunct(u)) continue;
-    s += static_cast<char>(u < 0x80 ? std::tolower(u) : u);
-  }
-  std::vector<std::string> tokens;
-  std::size_t i = 0;
-  while (i < s.size()) {
-    while (i < s.size() && internal::IsSpace(s[i])) ++i;
-    const std::size_t b = i;
-    while (i < s.size() && !internal::IsSpace(s[i])) ++i;
-    if (i > b) {
-      std::string t = s.substr(b, i - b);
-      if (t != "a" && t != "an" && t != "the") tokens.push_back(std::move(t));
-    }
-  }
-  return tokens;
-}
-
-// SQuAD's f1_score; 1 when both sides normalize to nothing (as SQuAD 2.0's script), 0 when one
-// does.
-double TokenF1(const std::vector<std::string>& pred, const std::vector<std::string>& gold) {
-  if (pred.empty() || gold.empty()) return pred.empty() && gold.empty() ? 1.0 : 0.0;
-  std::map<std::string, int> counts;
-  for (const auto& t : gold) ++counts[t];
-  int common = 0;
-  for (const auto& t : pred) {
-    auto it = counts.find(t);
-    if (it != counts.end() && it->second > 0) {
-      --it->second;
-      ++common;
-    }
-  }
-  if (common == 0) return 0.0;
-  const double precision = static_cast<double>(common) / static_cast<double>(pred.size());
-  const double recall = static_cast<double>(common) / static_cast<double>(gold.size());
-  return 2 * precision * recall / (precision + recall);
-}
 
 enum class QaMetric { kEm, kF1, kMix };
 
