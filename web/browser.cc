@@ -424,12 +424,15 @@ struct Browser::Impl {
     }
 
     void List(const Element& el, Ctx& ctx, int indent) {
+      // Rows of a computed list are kept in the layout: the controls drawn below point into them
+      // and are used after this returns (a click binds its row then).
       json owned;
-      const json& src = b->Ref(el.source, ctx, &owned);
+      const json* src = &b->Ref(el.source, ctx, &owned);
+      if (src == &owned) src = &out->owned_lists.emplace_back(std::move(owned));
       std::vector<std::pair<std::size_t, const json*>> rows;
-      if (src.is_array()) {
-        rows.reserve(src.size());
-        for (std::size_t i = 0; i < src.size(); ++i) rows.emplace_back(i, &src[i]);
+      if (src->is_array()) {
+        rows.reserve(src->size());
+        for (std::size_t i = 0; i < src->size(); ++i) rows.emplace_back(i, &(*src)[i]);
       }
       if (ctx.rows.size() <= static_cast<std::size_t>(el.slot)) ctx.rows.resize(el.slot + 1);
       if (el.where) {

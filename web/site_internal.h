@@ -6,6 +6,7 @@
 
 #include <re2/re2.h>
 
+#include <deque>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -242,6 +243,10 @@ struct Layout {
   std::vector<Line> lines;
   std::vector<Control> controls;
   bool cut = false;  // the page had more than kMaxLines lines
+  // Lists whose rows were computed while laying out (an inline list, a template that builds
+  // one): the controls drawn in their rows point into these, so they live as long as the layout.
+  // A deque, so that adding one never moves the others.
+  std::deque<json> owned_lists;
 };
 
 // The agent's view: "Site | Page" header, the lines of the viewport starting at `first`, and a

@@ -122,6 +122,48 @@ TEST(BrowserTest, ItemPagesChecksAndTheCart) {
             "[5] link \"Continue shopping\"\n");
 }
 
+// A list written inline (or computed by a template) is evaluated while laying out the page; a
+// click later binds the row it was drawn in. The rows must outlive the layout pass: this once
+// read freed memory, so every featured-product link of the generated shops led to item "".
+TEST(BrowserTest, ClicksInAnInlineListBindTheirRows) {
+  auto site = Load(json::parse(R"({
+    "title": "S", "start": "home", "state": {"picked": ""},
+    "data": {"things": [{"id": "t1", "name": "One"}, {"id": "t2", "name": "Two"}]},
+    "pages": {
+      "home": {"title": "Home", "elements": [
+        {"list": [{"id": "t2", "name": "Two"}, {"id": "t1", "name": "One"}], "as": "r",
+         "elements": [{"link": "{r.name}", "to": "thing", "item": "{r.id}"}]},
+        {"list": [{"k": "{state.picked}x"}, {"k": "y"}], "as": "c",
+         "elements": [{"button": "pick {c.k}", "do": [{"set": "picked", "value": "{c.k}"}]}]}
+      ]},
+      "thing": {"title": "Thing", "item_of": "things",
+                "elements": [{"heading": "{item.name}"}]}
+    }})"));
+  ASSERT_NE(site, nullptr);
+  Browser b(site);
+  EXPECT_EQ(b.Render(),
+            "S | Home\n"
+            "[1] link \"Two\"\n"
+            "[2] link \"One\"\n"
+            "[3] button \"pick x\"\n"
+            "[4] button \"pick y\"\n");
+  ASSERT_OK(b.Click(1));
+  EXPECT_EQ(b.page(), "thing");
+  EXPECT_EQ(b.item(), std::optional<std::string>("t2"));
+  EXPECT_EQ(b.Render(), "S | Thing\nheading \"Two\"\n");
+  ASSERT_OK(b.Back());
+  ASSERT_OK(b.Click(2));
+  EXPECT_EQ(b.item(), std::optional<std::string>("t1"));
+  ASSERT_OK(b.Back());
+  // A row computed from the state: the button sees the row as it was drawn.
+  ASSERT_OK(b.Click(3));
+  EXPECT_EQ(b.state()["picked"], "x");
+  ASSERT_OK(b.Click(3));
+  EXPECT_EQ(b.state()["picked"], "xx");
+  ASSERT_OK(b.Click(4));
+  EXPECT_EQ(b.state()["picked"], "y");
+}
+
 TEST(BrowserTest, OnOpenRunsOnNavigationButNotOnBack) {
   Browser b(Shop());
   ASSERT_OK(b.Type(1, "linen"));
