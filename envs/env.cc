@@ -106,9 +106,12 @@ StatusOr<EnvOptions> EnvOptions::FromJson(const json& j) {
       TG_ASSIGN_OR_RETURN(ActionFormat f, ParseActionFormat(value.get<std::string>()));
       o.action_format = f;
     } else if (key == "max_turns") {
-      if (!value.is_number_integer() || value.get<long long>() < 1)
-        return InvalidArgumentError("env option 'max_turns' must be an integer >= 1, got {}",
-                                    value.dump());
+      // Checked as a signed 64-bit value first: a huge unsigned one must not wrap into range.
+      if (!value.is_number_integer() ||
+          (value.is_number_unsigned() && value.get<std::uint64_t>() > kMaxTurnsOption) ||
+          value.get<long long>() < 1 || value.get<long long>() > kMaxTurnsOption)
+        return InvalidArgumentError("env option 'max_turns' must be an integer in [1, {}], got {}",
+                                    kMaxTurnsOption, value.dump());
       o.max_turns = value.get<int>();
     } else if (key == "max_output_bytes") {
       if (!value.is_number_integer() || value.get<long long>() < 64)
@@ -186,18 +189,17 @@ Observation ToolEnv::RenderFirstObservation() const {
 StatusOr<ResetResult> ToolEnv::Reset(std::optional<std::uint64_t> seed, const json& options) {
   const auto start = std::chrono::steady_clock::now();
   std::string split = options_.split;
-  if (options.is_object() && options.contains("split")) {
-    const json& s = options["split"];
-    if (s != "train" && s != "test")
-      return InvalidArgumentError("reset option 'split' must be \"train\" or \"test\", got {}",
-                                  s.dump());
-    split = s.get<std::string>();
-  } else if (!options.is_null() && !(options.is_object() && options.empty())) {
-    if (!options.is_object())
-      return InvalidArgumentError("reset options must be a JSON object, got {}", options.dump());
-    for (const auto& [k, v] : options.items())
+  if (!options.is_null() && !options.is_object())
+    return InvalidArgumentError("reset options must be a JSON object, got {}", options.dump());
+  if (options.is_object()) {
+    for (const auto& [k, v] : options.items()) {
       if (k != "split")
         return InvalidArgumentError("unknown reset option '{}'; expected: split", k);
+      if (v != "train" && v != "test")
+        return InvalidArgumentError("reset option 'split' must be \"train\" or \"test\", got {}",
+                                    v.dump());
+      split = v.get<std::string>();
+    }
   }
   const std::uint64_t s = seed.has_value() ? *seed : DrawSeed(split);
   TG_ASSIGN_OR_RETURN(Task task, source_->MakeTask(s));

@@ -67,6 +67,9 @@ struct StepResult {
 
 // Settings given to make() that override the scenario's: {"action_format": "compact",
 // "max_turns": 8, "max_output_bytes": 2048, "split": "test"}.
+// The largest "max_turns" make() accepts.
+inline constexpr int kMaxTurnsOption = 1'000'000;
+
 struct EnvOptions {
   std::optional<ActionFormat> action_format;
   std::optional<int> max_turns;

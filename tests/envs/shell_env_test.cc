@@ -404,6 +404,26 @@ TEST(ShellEnvTest, ResetStartsEachEpisodeFromTheTask) {
   EXPECT_EQ(r2->info.task.split, "test");
   EXPECT_FALSE(env->Reset(std::nullopt, {{"split", "validation"}}).ok());
   EXPECT_FALSE(env->Reset(std::nullopt, {{"bogus", 1}}).ok());
+  // An unknown option is refused even next to a valid split (Schemathesis found it ignored).
+  auto both = env->Reset(std::nullopt, {{"split", "test"}, {"bogus", 1}});
+  ASSERT_FALSE(both.ok());
+  EXPECT_EQ(both.status().message(), "unknown reset option 'bogus'; expected: split");
+  EXPECT_FALSE(env->Reset(std::nullopt, nlohmann::json::array()).ok());
+}
+
+TEST(ShellEnvTest, MaxTurnsOptionIsBoundedWithoutWrapping) {
+  using nlohmann::json;
+  EXPECT_EQ(EnvOptions::FromJson({{"max_turns", 7}})->max_turns, 7);
+  EXPECT_EQ(EnvOptions::FromJson({{"max_turns", kMaxTurnsOption}})->max_turns, kMaxTurnsOption);
+  // 2^32 + 5 would wrap to 5 as an int; 2^64 - 1 to -1.
+  for (const json& bad : {json(0), json(-3), json(kMaxTurnsOption + 1), json(4294967301ULL),
+                          json(18446744073709551615ULL), json(2.5), json("8")}) {
+    auto o = EnvOptions::FromJson({{"max_turns", bad}});
+    ASSERT_FALSE(o.ok()) << bad;
+    EXPECT_NE(o.status().message().find("'max_turns' must be an integer in [1, 1000000]"),
+              std::string::npos)
+        << o.status().message();
+  }
 }
 
 }  // namespace
