@@ -21,11 +21,13 @@
 #include <random>
 #include <set>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
 #include "envs/env.h"
 #include "scenarios/registry.h"
+#include "server/openapi_json.h"  // generated from docs/openapi.json (server/CMakeLists.txt)
 
 namespace toolgym::server {
 namespace {
@@ -45,6 +47,8 @@ struct Reply {
   http::status status = http::status::ok;
   json body;
   std::string allow;  // for 405
+  // Sent as is instead of `body` when set (the OpenAPI document, byte-for-byte).
+  std::optional<std::string_view> raw;
 };
 
 Reply Error(http::status status, const std::string& code, const std::string& message,
@@ -339,9 +343,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
     if (status == 401) response_.set(http::field::www_authenticate, "Bearer");
     if (!r.allow.empty()) response_.set(http::field::allow, r.allow);
     response_.keep_alive(keep_alive);
-    response_.body() =
-        head_ ? std::string() : r.body.dump(-1, ' ', false, json::error_handler_t::replace);
-    response_.prepare_payload();
+    std::string body =
+        r.raw ? std::string(*r.raw) : r.body.dump(-1, ' ', false, json::error_handler_t::replace);
+    if (head_) {
+      // HEAD: the headers GET would get, Content-Length included, and no body.
+      response_.content_length(body.size());
+    } else {
+      response_.body() = std::move(body);
+      response_.prepare_payload();
+    }
     stream_.expires_after(std::chrono::seconds(30));
     http::async_write(stream_, response_,
                       [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
@@ -523,12 +533,18 @@ Reply Server::Impl::Handle(const http::request<http::string_body>& req) {
   }
   std::string target(req.target());
   const std::string path = target.substr(0, target.find('?'));
+  // Segments of the path. Empty ones are kept ("/sessions//step" names the session "", which
+  // does not exist: 404, not the 405 of "/sessions/step"); only a trailing slash is dropped.
   std::vector<std::string> parts;
-  for (std::size_t i = 1; i <= path.size();) {
-    std::size_t j = path.find('/', i);
-    if (j == std::string::npos) j = path.size();
-    if (j > i) parts.push_back(path.substr(i, j - i));
-    i = j + 1;
+  if (!path.empty() && path[0] == '/') {
+    const std::size_t end = path.size() > 1 && path.back() == '/' ? path.size() - 1 : path.size();
+    for (std::size_t i = 1; i <= end;) {
+      std::size_t j = path.find('/', i);
+      if (j == std::string::npos || j > end) j = end;
+      parts.push_back(path.substr(i, j - i));
+      i = j + 1;
+    }
+    if (parts.size() == 1 && parts[0].empty()) parts.clear();  // "/"
   }
   const auto method = req.method();
   const bool get = method == http::verb::get || method == http::verb::head;
@@ -541,9 +557,16 @@ Reply Server::Impl::Handle(const http::request<http::string_body>& req) {
   };
   auto body = [&](json* out) { return ParseBody(req.body(), out); };
   json j;
-  if (parts.size() == 1 && parts[0] == "health") return get ? Health() : not_allowed("GET");
-  if (parts.size() == 1 && parts[0] == "metrics") return get ? Metrics() : not_allowed("GET");
-  if (parts.size() == 1 && parts[0] == "scenarios") return get ? Scenarios() : not_allowed("GET");
+  constexpr const char* kGet = "GET, HEAD";
+  if (parts.size() == 1 && parts[0] == "health") return get ? Health() : not_allowed(kGet);
+  if (parts.size() == 1 && parts[0] == "metrics") return get ? Metrics() : not_allowed(kGet);
+  if (parts.size() == 1 && parts[0] == "scenarios") return get ? Scenarios() : not_allowed(kGet);
+  if (parts.size() == 1 && parts[0] == "openapi.json") {
+    if (!get) return not_allowed(kGet);
+    Reply r;
+    r.raw = std::string_view(kOpenApiJson, sizeof(kOpenApiJson));
+    return r;
+  }
   if (parts.size() == 1 && parts[0] == "sessions") {
     if (!post) return not_allowed("POST");
     if (auto e = body(&j)) return *e;
@@ -561,7 +584,7 @@ Reply Server::Impl::Handle(const http::request<http::string_body>& req) {
   if (parts.size() == 3 && parts[0] == "sessions") {
     const std::string& id = parts[1];
     const std::string& op = parts[2];
-    if (op == "tools") return get ? SessionTools(id) : not_allowed("GET");
+    if (op == "tools") return get ? SessionTools(id) : not_allowed(kGet);
     if (op == "reset" || op == "step" || op == "fork") {
       if (!post) return not_allowed("POST");
       if (auto e = body(&j)) return *e;
@@ -572,9 +595,9 @@ Reply Server::Impl::Handle(const http::request<http::string_body>& req) {
     }
   }
   return Error(http::status::not_found, "not_found",
-               fmt::format("no endpoint {}; see GET /health, /metrics, /scenarios, POST /sessions, "
-                           "/sessions/ID/{{reset,step,fork}}, GET /sessions/ID/tools, DELETE "
-                           "/sessions/ID, POST /step",
+               fmt::format("no endpoint {}; see GET /health, /metrics, /scenarios, /openapi.json, "
+                           "POST /sessions, /sessions/ID/{{reset,step,fork}}, GET "
+                           "/sessions/ID/tools, DELETE /sessions/ID, POST /step",
                            path.substr(0, 200)));
 }
 
@@ -699,6 +722,16 @@ Reply Server::Impl::ResetSession(const std::string& id, const json& body) {
   if (auto e =
           CheckObject(body, "", {{"seed", Type::kUint, false}, {"options", Type::kObject, false}}))
     return *e;
+  // Checked here as well as by the env, so that the error names the bad value's JSON path.
+  if (body.contains("options")) {
+    if (auto e = CheckObject(body["options"], "/options", {{"split", Type::kString, false}}))
+      return *e;
+    if (const json& split = body["options"].value("split", json("train"));
+        split != "train" && split != "test")
+      return BadRequest(
+          fmt::format("reset option \"split\" must be \"train\" or \"test\", got {}", split.dump()),
+          "/options/split");
+  }
   SessionPtr s = Find(id);
   if (!s) return SessionNotFound(id);
   std::unique_lock<std::mutex> lock(s->busy, std::try_to_lock);

@@ -3,7 +3,9 @@
 //
 //   GET    /health                  {"status": "ok", "sessions": N}
 //   GET    /metrics                 sessions open, requests, steps, errors by code
-//   GET    /scenarios               [{"id", "title", "env_kind", "tags"}]
+//   GET    /scenarios               {"scenarios": [{"id", "title", "env_kind", "tags"}]}
+//   GET    /openapi.json            this protocol as an OpenAPI 3.0 document: docs/openapi.json,
+//                                   embedded at build time and served byte-for-byte
 //   POST   /sessions                {"scenario", "seed"?, "options"?} -> 201 {"session_id",
 //                                   "observation", "info", "tools"}
 //   POST   /sessions/{id}/reset     {"seed"?, "options"?} -> {"observation", "info", "tools"}
@@ -15,6 +17,10 @@
 //   POST   /step                    {"steps": [{"session_id", "action"}, ...]} -> {"results":
 //                                   [...]} in request order, run in parallel; each result is a
 //                                   step's answer or {"error": {...}} of its own
+//
+// GET routes answer HEAD too (same headers, no body); another method on a known path is 405 with
+// an Allow header listing the path's methods. Empty path segments count ("/sessions//step" asks
+// for the session ""), a trailing slash and a query string are ignored.
 //
 // Errors are always JSON: {"error": {"code", "message", "path"?}} with the matching status:
 // bad_request 400 (malformed JSON, an unknown field, a wrong type: "path" is the JSON pointer of
