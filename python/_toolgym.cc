@@ -13,6 +13,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -240,6 +241,39 @@ class PyEnv {
   bool closed() const { return env_ == nullptr; }
   const std::string& scenario_id() const { return scenario_id_; }
 
+  // The loop of _bench_step_loop (below); not API.
+  py::tuple BenchStepLoop(const std::vector<std::string>& actions) {
+    std::vector<std::int64_t> ns;
+    std::vector<envs::StepResult> results;
+    ns.reserve(actions.size());
+    results.reserve(actions.size());
+    Status status;
+    {
+      py::gil_scoped_release release;
+      std::lock_guard<std::mutex> lock(mu_);
+      envs::Env* env = Live();
+      for (const std::string& action : actions) {
+        const auto start = std::chrono::steady_clock::now();
+        StatusOr<envs::StepResult> r = env->Step(action);
+        const auto end = std::chrono::steady_clock::now();
+        if (!r.ok()) {
+          status = r.status();
+          break;
+        }
+        ns.push_back(std::chrono::duration_cast<std::chrono::nanoseconds>(end - start).count());
+        results.push_back(std::move(r).value());
+      }
+    }
+    ThrowIfError(status);
+    py::list observations, rewards, step_ms;
+    for (const auto& r : results) {
+      observations.append(Decode(r.observation.Text()));
+      rewards.append(r.reward);
+      step_ms.append(r.info.step_ms);
+    }
+    return py::make_tuple(py::cast(ns), observations, rewards, step_ms);
+  }
+
  private:
   // Called under mu_.
   envs::Env* Live() {
@@ -348,9 +382,83 @@ class PyEnvPool {
     pool_->Close();
   }
 
+  // The loop of _bench_pool_loop (below); not API.
+  py::tuple BenchLoop(const std::vector<std::vector<std::string>>& rounds, bool send_recv) {
+    std::vector<std::int64_t> ns;
+    std::vector<std::vector<envs::EnvPoolResult>> results;
+    ns.reserve(rounds.size());
+    results.reserve(rounds.size());
+    Status status;
+    {
+      py::gil_scoped_release release;
+      for (const auto& actions : rounds) {
+        const auto start = std::chrono::steady_clock::now();
+        std::vector<envs::EnvPoolResult> round;
+        if (send_recv) {
+          status = pool_->Send(actions);
+          while (status.ok() && pool_->Pending() > 0) {
+            StatusOr<std::vector<envs::EnvPoolResult>> r = pool_->Recv();
+            if (!r.ok()) {
+              status = r.status();
+              break;
+            }
+            for (auto& result : *r) round.push_back(std::move(result));
+          }
+        } else {
+          StatusOr<std::vector<envs::EnvPoolResult>> r = pool_->Step(actions);
+          if (r.ok()) {
+            round = std::move(r).value();
+          } else {
+            status = r.status();
+          }
+        }
+        const auto end = std::chrono::steady_clock::now();
+        if (!status.ok()) break;
+        ns.push_back(std::chrono::duration_cast<std::chrono::nanoseconds>(end - start).count());
+        results.push_back(std::move(round));
+      }
+    }
+    ThrowIfError(status);
+    py::list observations;
+    for (auto& round : results) {
+      std::sort(round.begin(), round.end(),
+                [](const auto& a, const auto& b) { return a.env_id < b.env_id; });
+      py::list texts;
+      for (const auto& r : round)
+        texts.append(r.ok() ? Decode(r.observation.Text())
+                            : py::str("error: " + r.status.message()));
+      observations.append(texts);
+    }
+    return py::make_tuple(py::cast(ns), observations);
+  }
+
  private:
   std::unique_ptr<envs::EnvPool> pool_;
 };
+
+// --- Benchmark hooks (bench/python_bench.py) -----------------------------------------------
+// Not API (hence the leading underscore, and no mention in docs/python.md): the C++ baselines
+// of the benchmark of the binding's overhead per step. Each runs the same actions as the
+// benchmark's Python loop, but in a C++ loop with the GIL released, and times each call with
+// steady_clock around the C++ call alone; the results are converted to Python only after the
+// loop, so that the caller can check that both loops saw the same observations.
+
+// _bench_step_loop(env, actions) -> (step_ns, observations, rewards, step_ms): env.step of every
+// action in turn (the env's lock held throughout); per step the nanoseconds of Env::Step, the
+// observation's text (as env.step's obs), the reward and StepInfo::step_ms (the env's own
+// timing of the step). Raises on the first failed step.
+py::tuple BenchStepLoop(PyEnv& env, const std::vector<std::string>& actions) {
+  return env.BenchStepLoop(actions);
+}
+
+// _bench_pool_loop(pool, rounds, send_recv=False) -> (round_ns, observations): for each round
+// (one action per env), EnvPool::Step(actions), or with send_recv Send(actions) then Recv until
+// nothing is pending; per round the nanoseconds of that and the observations' texts in env id
+// order ("error: <message>" for a failed env). Raises when a pool call fails.
+py::tuple BenchPoolLoop(PyEnvPool& pool, const std::vector<std::vector<std::string>>& rounds,
+                        bool send_recv) {
+  return pool.BenchLoop(rounds, send_recv);
+}
 
 }  // namespace
 }  // namespace toolgym::python
@@ -400,4 +508,13 @@ PYBIND11_MODULE(_toolgym, m) {
       .def_property_readonly("num_envs", &PyEnvPool::num_envs)
       .def_property_readonly("batch_size", &PyEnvPool::batch_size)
       .def_property_readonly("num_threads", &PyEnvPool::num_threads);
+
+  // Registered after the classes so that their signatures name Env and EnvPool.
+  m.def("_bench_step_loop", &toolgym::python::BenchStepLoop, py::arg("env"), py::arg("actions"),
+        "Not API: the C++ baseline of bench/python_bench.py. -> (step_ns, observations, "
+        "rewards, step_ms) of env.step(a) for each action, stepped in C++.");
+  m.def("_bench_pool_loop", &toolgym::python::BenchPoolLoop, py::arg("pool"), py::arg("rounds"),
+        py::arg("send_recv") = false,
+        "Not API: the C++ baseline of bench/python_bench.py. -> (round_ns, observations) of "
+        "pool.step(actions) (or send + recv) for each round, in C++.");
 }
