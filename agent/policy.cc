@@ -4,6 +4,7 @@
 
 #include <regex>
 
+#include "agent/rollout.h"
 #include "scenarios/template.h"
 
 namespace toolgym::agent {
@@ -22,6 +23,16 @@ std::vector<const envs::Message*> LastToolMessages(const std::vector<envs::Messa
 
 }  // namespace
 
+PolicyUsage& PolicyUsage::operator+=(const PolicyUsage& o) {
+  calls += o.calls;
+  prompt_tokens += o.prompt_tokens;
+  completion_tokens += o.completion_tokens;
+  tokens_reported = tokens_reported || o.tokens_reported;
+  retries += o.retries;
+  wall_ms += o.wall_ms;
+  return *this;
+}
+
 Status ExpertPolicy::BeginEpisode(const envs::Task& task, const std::vector<envs::ToolSpec>& tools,
                                   std::uint64_t) {
   if (task.expert.empty())
@@ -30,11 +41,13 @@ Status ExpertPolicy::BeginEpisode(const envs::Task& task, const std::vector<envs
   tools_ = tools;
   outputs_.clear();
   next_ = 0;
+  usage_ = {};
   return OkStatus();
 }
 
 StatusOr<std::string> ExpertPolicy::Act(const std::vector<envs::Message>& conversation) {
   if (task_ == nullptr) return FailedPreconditionError("expert: BeginEpisode was not called");
+  ++usage_.calls;
   if (next_ > 0) {
     auto msgs = LastToolMessages(conversation);
     outputs_.push_back(msgs.empty() ? std::string() : msgs.back()->content);
@@ -94,6 +107,7 @@ Status RandomPolicy::BeginEpisode(const envs::Task& task, const std::vector<envs
   task_ = &task;
   tools_ = tools;
   rng_.seed(seed_ * 0x9E3779B97F4A7C15ull + seed);
+  usage_ = {};
   return OkStatus();
 }
 
@@ -130,6 +144,7 @@ std::string RandomPolicy::RandomToken(const std::vector<envs::Message>& conversa
 
 StatusOr<std::string> RandomPolicy::Act(const std::vector<envs::Message>& conversation) {
   if (task_ == nullptr) return FailedPreconditionError("random: BeginEpisode was not called");
+  ++usage_.calls;
   static const std::vector<std::string> kCommands = {"ls",
                                                      "ls -la",
                                                      "pwd",
@@ -181,10 +196,78 @@ StatusOr<std::string> RandomPolicy::Act(const std::vector<envs::Message>& conver
   return envs::RenderAction(task_->action_format, {call}, std::nullopt, std::nullopt, tools_);
 }
 
+StatusOr<std::unique_ptr<ReplayPolicy>> ReplayPolicy::Open(const std::string& path) {
+  TG_ASSIGN_OR_RETURN(std::vector<Trajectory> trajectories, ReadTrajectories(path));
+  auto library = std::make_shared<Library>();
+  for (const Trajectory& t : trajectories) {
+    Recording r;
+    r.version = t.version;
+    for (const TrajectoryStep& s : t.steps) r.actions.push_back(s.action);
+    library->emplace(std::make_pair(t.scenario, t.seed), std::move(r));  // the first one wins
+  }
+  auto p = std::unique_ptr<ReplayPolicy>(new ReplayPolicy);
+  p->path_ = path;
+  p->library_ = std::move(library);
+  return p;
+}
+
+std::unique_ptr<ReplayPolicy> ReplayPolicy::Clone() const {
+  auto p = std::unique_ptr<ReplayPolicy>(new ReplayPolicy);
+  p->path_ = path_;
+  p->library_ = library_;
+  return p;
+}
+
+Status ReplayPolicy::BeginEpisode(const envs::Task& task, const std::vector<envs::ToolSpec>&,
+                                  std::uint64_t) {
+  usage_ = {};
+  next_ = 0;
+  current_ = nullptr;
+  scenario_ = task.scenario_id;
+  seed_ = task.seed;
+  auto it = library_->find({task.scenario_id, task.seed});
+  if (it == library_->end())
+    return NotFoundError("replay: {} has no episode of {} with seed {}", path_, task.scenario_id,
+                         task.seed);
+  if (it->second.version != task.scenario_version)
+    return FailedPreconditionError(
+        "replay: {} recorded {} seed {} at scenario version {}, but this is version {}", path_,
+        task.scenario_id, task.seed, it->second.version, task.scenario_version);
+  current_ = &it->second;
+  return OkStatus();
+}
+
+StatusOr<std::string> ReplayPolicy::Act(const std::vector<envs::Message>&) {
+  if (current_ == nullptr)
+    return FailedPreconditionError("replay: BeginEpisode did not find an episode to replay");
+  if (next_ >= current_->actions.size())
+    return FailedPreconditionError(
+        "replay: the recording of {} seed {} in {} has {} actions; the episode asks for action {}",
+        scenario_, seed_, path_, current_->actions.size(), next_ + 1);
+  ++usage_.calls;
+  return current_->actions[next_++];
+}
+
 StatusOr<std::unique_ptr<Policy>> MakePolicy(const std::string& name, std::uint64_t seed) {
   if (name == "expert") return std::unique_ptr<Policy>(new ExpertPolicy);
   if (name == "random") return std::unique_ptr<Policy>(new RandomPolicy(seed));
   return InvalidArgumentError("unknown policy \"{}\"; expected expert or random", name);
+}
+
+StatusOr<PolicyFactory> PolicyFactoryFromSpec(const std::string& spec) {
+  if (spec == "expert" || spec == "random")
+    return PolicyFactory([spec](std::uint64_t seed) { return MakePolicy(spec, seed); });
+  if (spec.rfind("replay:", 0) == 0) {
+    const std::string path = spec.substr(7);
+    if (path.empty()) return InvalidArgumentError("policy \"replay:\" needs a file: replay:FILE");
+    TG_ASSIGN_OR_RETURN(std::unique_ptr<ReplayPolicy> proto, ReplayPolicy::Open(path));
+    std::shared_ptr<const ReplayPolicy> shared = std::move(proto);
+    return PolicyFactory([shared](std::uint64_t) -> StatusOr<std::unique_ptr<Policy>> {
+      return std::unique_ptr<Policy>(shared->Clone());
+    });
+  }
+  return InvalidArgumentError("unknown policy \"{}\"; expected expert, random or replay:FILE",
+                              spec.substr(0, 200));
 }
 
 }  // namespace toolgym::agent

@@ -1,11 +1,16 @@
-// Policies turn the conversation so far into the next action text. This policies: the
-// scenario's expert and a random baseline; the LLM client and the trained policy come later and
-// implement the same interface.
+// Policies turn the conversation so far into the next action text: the scenario's expert, a
+// random baseline, a replay of recorded trajectories; the OpenAI-compatible client and the
+// trained policy implement the same interface. A policy that produces structured tool calls
+// returns them as an OpenAI assistant message in JSON, which the env's parser reads in the
+// "openai" and "auto" action formats (envs/action_parser.h).
 //
-// Thread-safety: a Policy instance serves one episode at a time.
+// Thread-safety: a Policy instance serves one episode at a time; make one per env with a
+// PolicyFactory.
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <random>
 #include <string>
@@ -16,15 +21,35 @@
 
 namespace toolgym::agent {
 
+// What a policy spent on an episode's actions: the compute that evaluation reports and plots
+// success against.
+struct PolicyUsage {
+  std::int64_t calls = 0;              // Act calls (for a model client: completions requested)
+  std::int64_t prompt_tokens = 0;      // as the model server reported them
+  std::int64_t completion_tokens = 0;  //
+  bool tokens_reported = false;        // the token counts are the model's, not absent
+  std::int64_t retries = 0;            // requests repeated after a transient failure
+  double wall_ms = 0;                  // time spent in Act
+  PolicyUsage& operator+=(const PolicyUsage& o);
+};
+
 class Policy {
  public:
   virtual ~Policy() = default;
   virtual std::string name() const = 0;
-  // Called after every env reset with the new task, the tools shown and the episode's seed.
+  // Called after every env reset with the new task, the tools shown and the episode's seed (a
+  // sampling policy draws from it: same seed and conversation, same actions). Forgets the
+  // previous episode: policies are stateless between episodes.
   virtual Status BeginEpisode(const envs::Task& task, const std::vector<envs::ToolSpec>& tools,
                               std::uint64_t seed) = 0;
   // The next action, given every message so far (system, user, assistant actions, tool results).
   virtual StatusOr<std::string> Act(const std::vector<envs::Message>& conversation) = 0;
+  // What the episode's Act calls spent since BeginEpisode. Policies that run no model report
+  // calls only.
+  virtual PolicyUsage usage() const { return usage_; }
+
+ protected:
+  PolicyUsage usage_;
 };
 
 // The scenario's expert: plays its steps in order, rendering each step's argument templates
@@ -70,7 +95,44 @@ class RandomPolicy : public Policy {
   std::vector<envs::ToolSpec> tools_;
 };
 
+// Replays recorded trajectories (a JSONL file as `toolgym run --out` and `toolgym eval` write):
+// the episode of (scenario, seed) gets the actions of the first recording of that instance, in
+// order. An instance with no recording, a recording whose task differs (another scenario
+// version), and an episode that outlives its recording are errors naming the file, scenario and
+// seed. Instances share the loaded file.
+class ReplayPolicy : public Policy {
+ public:
+  // Loads `path` (NotFound / InvalidArgument with the file and line when it cannot).
+  static StatusOr<std::unique_ptr<ReplayPolicy>> Open(const std::string& path);
+  std::string name() const override { return "replay"; }
+  Status BeginEpisode(const envs::Task& task, const std::vector<envs::ToolSpec>& tools,
+                      std::uint64_t seed) override;
+  StatusOr<std::string> Act(const std::vector<envs::Message>& conversation) override;
+  std::unique_ptr<ReplayPolicy> Clone() const;
+
+  struct Recording {
+    std::string version;
+    std::vector<std::string> actions;
+  };
+  using Library = std::map<std::pair<std::string, std::uint64_t>, Recording>;
+
+ private:
+  std::string path_;
+  std::shared_ptr<const Library> library_;
+  const Recording* current_ = nullptr;
+  std::string scenario_;
+  std::uint64_t seed_ = 0;
+  std::size_t next_ = 0;
+};
+
 // "expert" or "random" (seeded).
 StatusOr<std::unique_ptr<Policy>> MakePolicy(const std::string& name, std::uint64_t seed = 0);
+
+// Makes one policy per env or per episode: `seed` seeds a sampling policy's instance.
+using PolicyFactory = std::function<StatusOr<std::unique_ptr<Policy>>(std::uint64_t seed)>;
+
+// A factory from a policy spec: "expert", "random", "replay:FILE" (loaded once, here). Specs of
+// other kinds (the OpenAI client's) are made where their options are known.
+StatusOr<PolicyFactory> PolicyFactoryFromSpec(const std::string& spec);
 
 }  // namespace toolgym::agent

@@ -53,6 +53,7 @@ StatusOr<Trajectory> RunEpisode(envs::Env& env, Policy& policy, std::uint64_t se
     r.info.task.params = nullptr;  // written once, in reset_info
     t.steps.push_back({*action, r.observation, r.reward, r.terminated, r.truncated, r.info});
   }
+  t.usage = policy.usage();
   t.wall_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   return t;
@@ -91,6 +92,13 @@ json ToJson(const Trajectory& t) {
             {"end_reason", t.end_reason},
             {"wall_ms", t.wall_ms}};
   if (!t.error.empty()) j["error"] = t.error;
+  if (t.sample != 0) j["sample"] = t.sample;
+  j["usage"] = {
+      {"calls", t.usage.calls}, {"retries", t.usage.retries}, {"wall_ms", t.usage.wall_ms}};
+  if (t.usage.tokens_reported) {
+    j["usage"]["prompt_tokens"] = t.usage.prompt_tokens;
+    j["usage"]["completion_tokens"] = t.usage.completion_tokens;
+  }
   return j;
 }
 
@@ -151,6 +159,16 @@ StatusOr<Trajectory> TrajectoryFromJson(const json& j) {
     t.end_reason = j.at("end_reason").get<std::string>();
     t.wall_ms = j.at("wall_ms").get<double>();
     t.error = j.value("error", "");
+    t.sample = j.value("sample", 0);
+    if (j.contains("usage")) {  // absent in files written before it existed
+      const json& u = j.at("usage");
+      t.usage.calls = u.value("calls", std::int64_t{0});
+      t.usage.retries = u.value("retries", std::int64_t{0});
+      t.usage.wall_ms = u.value("wall_ms", 0.0);
+      t.usage.tokens_reported = u.contains("completion_tokens");
+      t.usage.prompt_tokens = u.value("prompt_tokens", std::int64_t{0});
+      t.usage.completion_tokens = u.value("completion_tokens", std::int64_t{0});
+    }
   } catch (const json::exception& e) {
     return InvalidArgumentError("malformed trajectory: {}", e.what());
   }

@@ -38,6 +38,8 @@ struct Trajectory {
   std::string end_reason;
   double wall_ms = 0;
   std::string error;  // the policy failed (the episode stopped early); empty otherwise
+  PolicyUsage usage;  // what the policy spent on the episode (policy.usage() at its end)
+  int sample = 0;     // which of several samples of this instance (evaluation with --samples)
 
   // The conversation as a chat transcript: system, user, then per step the assistant action
   // and the observation's messages.
