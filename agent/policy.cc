@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cctype>
 #include <regex>
 
 #include "agent/rollout.h"
@@ -120,13 +122,8 @@ std::uint64_t RandomPolicy::Draw(std::uint64_t n) {
 }
 
 std::string RandomPolicy::RandomToken(const std::vector<envs::Message>& conversation) {
-  // A word from the last tool output (or the instruction): random, but of the right kind.
-  std::string text;
-  auto msgs = LastToolMessages(conversation);
-  if (!msgs.empty())
-    text = msgs.back()->content;
-  else if (conversation.size() > 1)
-    text = conversation[1].content;
+  // A word of the last tool output (or the instruction): random, but of the right kind.
+  const std::string text = LastText(conversation);
   std::vector<std::string> words;
   std::string cur;
   for (char c : text) {
@@ -142,9 +139,25 @@ std::string RandomPolicy::RandomToken(const std::vector<envs::Message>& conversa
   return words[Draw(words.size())];
 }
 
-StatusOr<std::string> RandomPolicy::Act(const std::vector<envs::Message>& conversation) {
-  if (task_ == nullptr) return FailedPreconditionError("random: BeginEpisode was not called");
-  ++usage_.calls;
+namespace {
+
+// Element numbers shown as "[N]" in the text (the web env's page), in order of appearance.
+std::vector<std::int64_t> ShownIds(const std::string& text) {
+  std::vector<std::int64_t> ids;
+  for (std::size_t i = text.find('['); i != std::string::npos; i = text.find('[', i + 1)) {
+    std::size_t j = i + 1;
+    std::int64_t v = 0;
+    while (j < text.size() && j - i <= 6 && std::isdigit(static_cast<unsigned char>(text[j])))
+      v = v * 10 + (text[j++] - '0');
+    if (j > i + 1 && j < text.size() && text[j] == ']') ids.push_back(v);
+  }
+  return ids;
+}
+
+}  // namespace
+
+json RandomPolicy::RandomValue(const std::string& tool, const std::string& name, const json& schema,
+                               const std::vector<envs::Message>& conversation, int depth) {
   static const std::vector<std::string> kCommands = {"ls",
                                                      "ls -la",
                                                      "pwd",
@@ -166,6 +179,78 @@ StatusOr<std::string> RandomPolicy::Act(const std::vector<envs::Message>& conver
                                                  "def f(x):\n    return x",
                                                  "1 / 0",
                                                  "import math; math.pi"};
+  if (schema.contains("enum") && schema["enum"].is_array() && !schema["enum"].empty())
+    return schema["enum"][Draw(schema["enum"].size())];
+  std::string type = "string";
+  if (schema.contains("type")) {
+    const json& t = schema["type"];
+    if (t.is_string()) {
+      type = t.get<std::string>();
+    } else if (t.is_array() && !t.empty()) {
+      type = t[Draw(t.size())].get<std::string>();
+    }
+  }
+  if (type == "integer" || type == "number") {
+    // An element number the page shows, when the tool takes one; else within the bounds.
+    const std::vector<std::int64_t> shown = ShownIds(LastText(conversation));
+    std::int64_t lo = schema.contains("minimum") ? schema["minimum"].get<std::int64_t>() : 0;
+    std::int64_t hi = schema.contains("maximum") ? schema["maximum"].get<std::int64_t>() : lo + 20;
+    if (!shown.empty() && name == "id") return shown[Draw(shown.size())];
+    if (hi < lo) hi = lo;
+    return lo + static_cast<std::int64_t>(Draw(static_cast<std::uint64_t>(hi - lo) + 1));
+  }
+  if (type == "boolean") return Draw(2) == 1;
+  if (type == "null") return nullptr;
+  if (type == "array") {
+    json out = json::array();
+    const std::uint64_t n = schema.value("minItems", 0) + Draw(3);
+    for (std::uint64_t i = 0; i < n && depth < 4; ++i)
+      out.push_back(
+          RandomValue(tool, name, schema.value("items", json::object()), conversation, depth + 1));
+    return out;
+  }
+  if (type == "object") return RandomArguments(tool, schema, conversation, depth + 1);
+  // A string: a command or code for the tools that run them, else a word of what was shown.
+  std::string v;
+  if (tool == "bash" && name == "command") {
+    v = kCommands[Draw(kCommands.size())];
+  } else if (tool == "python" && name == "code") {
+    v = kCode[Draw(kCode.size())];
+  } else {
+    v = RandomToken(conversation);
+  }
+  const std::size_t max_len = schema.value("maxLength", std::size_t{1000});
+  if (v.size() > max_len) v.resize(max_len);
+  while (v.size() < schema.value("minLength", std::size_t{0})) v += "x";
+  return v;
+}
+
+json RandomPolicy::RandomArguments(const std::string& tool, const json& schema,
+                                   const std::vector<envs::Message>& conversation, int depth) {
+  json args = json::object();
+  if (!schema.contains("properties") || !schema["properties"].is_object()) return args;
+  std::vector<std::string> required;
+  if (schema.contains("required"))
+    for (const json& r : schema["required"]) required.push_back(r.get<std::string>());
+  for (const auto& [name, prop] : schema["properties"].items()) {
+    const bool needed = std::find(required.begin(), required.end(), name) != required.end();
+    if (needed || Draw(2) == 0) args[name] = RandomValue(tool, name, prop, conversation, depth);
+  }
+  return args;
+}
+
+std::string RandomPolicy::LastText(const std::vector<envs::Message>& conversation) {
+  auto msgs = LastToolMessages(conversation);
+  if (!msgs.empty()) return msgs.back()->content;
+  for (auto it = conversation.rbegin(); it != conversation.rend(); ++it)
+    if (it->role == "user") return it->content;
+  return "";
+}
+
+StatusOr<std::string> RandomPolicy::Act(const std::vector<envs::Message>& conversation) {
+  if (task_ == nullptr) return FailedPreconditionError("random: BeginEpisode was not called");
+  if (tools_.empty()) return FailedPreconditionError("random: the task offers no tools");
+  ++usage_.calls;
   static const std::vector<std::string> kMalformed = {
       "<tool_call>{\"name\": \"bash\", \"arguments\": {\"command\": </tool_call>",
       "<tool_call>{\"name\": \"nosuchtool\", \"arguments\": {}}</tool_call>",
@@ -176,23 +261,7 @@ StatusOr<std::string> RandomPolicy::Act(const std::vector<envs::Message>& conver
   envs::ToolCall call;
   call.id = "call_r";
   call.name = tool.name;
-  if (tool.name == "bash") {
-    call.arguments = {{"command", kCommands[Draw(kCommands.size())]}};
-  } else if (tool.name == "python") {
-    call.arguments = {{"code", kCode[Draw(kCode.size())]}};
-  } else if (tool.name == "submit") {
-    if (tool.parameters.contains("required"))
-      call.arguments = {{"answer", RandomToken(conversation)}};
-  } else if (tool.name == "read_file") {
-    call.arguments = {{"path", RandomToken(conversation)}};
-  } else if (tool.name == "write_file") {
-    call.arguments = {{"path", RandomToken(conversation)}, {"content", RandomToken(conversation)}};
-  } else {
-    // Unknown tools: fill required string arguments with a random token.
-    if (tool.parameters.contains("required"))
-      for (const auto& r : tool.parameters["required"])
-        call.arguments[r.get<std::string>()] = RandomToken(conversation);
-  }
+  call.arguments = RandomArguments(tool.name, tool.parameters, conversation, 0);
   return envs::RenderAction(task_->action_format, {call}, std::nullopt, std::nullopt, tools_);
 }
 

@@ -74,8 +74,12 @@ class ExpertPolicy : public Policy {
   size_t next_ = 0;
 };
 
-// A uniformly random agent over the task's tools with plausible arguments (commands and answers
-// drawn from what it has seen), and a share of malformed actions. A floor for evaluation.
+// A floor for evaluation: each action calls a uniformly drawn tool of the task with arguments
+// drawn from the tool's JSON schema -- valid calls: every required argument and about half of
+// the optional ones, enums from their values, numbers within their bounds (element numbers the
+// page shows, for an "id"), strings within their lengths (a shell command for bash, code for
+// python, otherwise a word of the last observation). A share `malformed_rate` of the actions
+// (10% by default) is malformed instead, so that evaluations see invalid actions too.
 class RandomPolicy : public Policy {
  public:
   explicit RandomPolicy(std::uint64_t seed = 0, double malformed_rate = 0.1)
@@ -88,6 +92,12 @@ class RandomPolicy : public Policy {
  private:
   std::uint64_t Draw(std::uint64_t n);  // uniform in [0, n)
   std::string RandomToken(const std::vector<envs::Message>& conversation);
+  static std::string LastText(const std::vector<envs::Message>& conversation);
+  nlohmann::json RandomArguments(const std::string& tool, const nlohmann::json& schema,
+                                 const std::vector<envs::Message>& conversation, int depth);
+  nlohmann::json RandomValue(const std::string& tool, const std::string& name,
+                             const nlohmann::json& schema,
+                             const std::vector<envs::Message>& conversation, int depth);
   std::uint64_t seed_;
   double malformed_rate_;
   std::mt19937_64 rng_;

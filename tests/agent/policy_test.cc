@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -207,6 +208,52 @@ TEST_F(PolicyTest, UsageCountsActionsPerEpisodeAndRoundTrips) {
   EXPECT_EQ(sum.calls, t.usage.calls + t1->usage.calls);
   EXPECT_EQ(sum.completion_tokens, 345);
   EXPECT_TRUE(sum.tokens_reported);
+}
+
+// With no malformed share, every action of the random policy is a valid call of one of the task's
+// tools (the env finds no error in it), on every shipped family; with the default share some are
+// malformed. Both are reproducible from the seed.
+TEST(RandomPolicyTest, CallsAreValidForEveryFamilyAndSeeded) {
+  const auto& reg = scenarios::ScenarioRegistry::Default();
+  int actions = 0, malformed = 0;
+  std::map<std::string, int> tools_used;
+  std::uint64_t family = 0;
+  for (const std::string& id : reg.Ids()) {
+    auto env = scenarios::Make(id);
+    ASSERT_TRUE(env.ok()) << id << ": " << env.status().ToString();
+    // Seeds differ between families: the tool drawn does not depend on the task, so families
+    // of one kind would otherwise all play the same sequence of tools.
+    ++family;
+    for (std::uint64_t seed : {10 * family + 1, 10 * family + 2, 10 * family + 3}) {
+      RandomPolicy valid(seed, /*malformed_rate=*/0.0);
+      auto t = RunEpisode(**env, valid, seed, /*max_steps=*/8);
+      ASSERT_TRUE(t.ok()) << id << ": " << t.status().ToString();
+      for (const TrajectoryStep& s : t->steps) {
+        EXPECT_TRUE(s.info["format_ok"].get<bool>())
+            << id << " seed " << seed << ": " << s.action << "\n"
+            << s.info["tool_errors"].dump();
+        for (const json& c : s.info["tool_calls"]) ++tools_used[c["name"].get<std::string>()];
+        ++actions;
+      }
+      // The same seed plays the same actions.
+      RandomPolicy again(seed, 0.0);
+      auto t2 = RunEpisode(**env, again, seed, 8);
+      ASSERT_TRUE(t2.ok());
+      ASSERT_EQ(t2->steps.size(), t->steps.size());
+      for (std::size_t i = 0; i < t->steps.size(); ++i)
+        EXPECT_EQ(t2->steps[i].action, t->steps[i].action);
+
+      RandomPolicy noisy(seed, 0.5);
+      auto t3 = RunEpisode(**env, noisy, seed, 6);
+      ASSERT_TRUE(t3.ok());
+      for (const TrajectoryStep& s : t3->steps) malformed += !s.info["format_ok"].get<bool>();
+    }
+  }
+  EXPECT_GT(actions, 99);
+  EXPECT_GT(malformed, 0);
+  // Every kind's tools get called, not only submit.
+  for (const char* tool : {"bash", "python", "search", "open", "click", "type", "back"})
+    EXPECT_GT(tools_used[tool], 0) << tool << " " << json(tools_used).dump();
 }
 
 }  // namespace
