@@ -5,7 +5,7 @@
 //
 // Prints "Serving toolgym envs at http://HOST:PORT/" once bound (port 0 picks a free one);
 // SIGINT or SIGTERM stops it gracefully: in-flight env work finishes and every session's env and
-// sandbox is destroyed before the process exits.
+// sandbox is destroyed before the process exits; a second signal meanwhile ends it at once.
 // clang-format off
 // Boost 1.74's asio/awaitable.hpp uses std::exchange without including <utility> (C++20).
 #include <utility>
@@ -22,6 +22,15 @@ namespace toolgym::apps {
 namespace {
 
 int Serve(const server::ServerOptions& options) {
+  // SIGINT and SIGTERM are caught before the server starts and before the "Serving" line that
+  // tells a supervisor it may send them: one sent meanwhile would otherwise take its inherited
+  // disposition -- kill the server half-way (default) or be lost for good (a background job of a
+  // non-interactive shell starts with SIGINT ignored), leaving a server that never stops. A
+  // signal caught during Start() stops the server right after it.
+  boost::asio::io_context io;
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  int signal = 0;
+  signals.async_wait([&](const boost::system::error_code&, int sig) { signal = sig; });
   server::Server srv(options);
   if (Status s = srv.Start(); !s.ok()) {
     std::fprintf(stderr, "serve: %s\n", s.message().c_str());
@@ -29,13 +38,15 @@ int Serve(const server::ServerOptions& options) {
   }
   std::printf("Serving toolgym envs at %s/ ; Ctrl-C stops\n", srv.address().c_str());
   std::fflush(stdout);
-  boost::asio::io_context io;
-  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
-  int signal = 0;
-  signals.async_wait([&](const boost::system::error_code&, int sig) { signal = sig; });
   io.run();
-  std::fprintf(stderr, "serve: signal %d, stopping (%d sessions open)\n", signal,
-               srv.num_sessions());
+  // From here on a second SIGINT or SIGTERM takes its default action and ends the process at
+  // once: a graceful stop waits for env work in flight (a tool call may run for its whole
+  // timeout), and a Ctrl-C that is swallowed meanwhile looks like a server that will not stop.
+  // The sandboxes still go: each init exits when its control socket closes with this process.
+  signals.clear();
+  std::fprintf(stderr,
+               "serve: signal %d, stopping (%d sessions open); a second signal exits at once\n",
+               signal, srv.num_sessions());
   srv.Stop();
   std::fprintf(stderr, "serve: stopped\n");
   return 0;

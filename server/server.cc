@@ -245,6 +245,9 @@ class Server::Impl {
   // destructor destroys pending handlers and with them connections that untrack themselves.
   std::map<tcp::socket*, std::weak_ptr<void>> connections_;
   asio::io_context io_;
+  // Keeps io_.run() going while it has nothing to wait on (between the acceptor's close and the
+  // last answers' writes in Stop()); Stop() ends it with io_.stop().
+  asio::executor_work_guard<asio::io_context::executor_type> work_{io_.get_executor()};
   tcp::acceptor acceptor_;
   std::thread io_thread_;
   std::unique_ptr<asio::thread_pool> workers_;
@@ -287,7 +290,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
     server_->Track(weak_from_this(), &stream_.socket());
     Read();
   }
+  bool writing() const { return writing_; }
+  // Stop(): a connection writing an answer finishes writing it and then closes; any other
+  // (waiting for a request, or for env work that Stop() has already waited out) closes now.
   void Abort() {
+    stopping_ = true;
+    if (writing_) return;  // the write's handler calls Abort() again
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
     stream_.socket().close(ec);
@@ -353,8 +361,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
       response_.prepare_payload();
     }
     stream_.expires_after(std::chrono::seconds(30));
+    writing_ = true;
     http::async_write(stream_, response_,
                       [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
+                        self->writing_ = false;
+                        if (self->stopping_) {
+                          self->Abort();
+                          return;
+                        }
                         if (ec || !keep_alive) return self->Close();
                         self->Read();
                       });
@@ -373,6 +387,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool keep_alive_ = true;
   unsigned version_ = 11;
   bool head_ = false;
+  bool writing_ = false;   // an answer is being written (I/O thread only, as is stopping_)
+  bool stopping_ = false;  // Abort() was called
 };
 
 void Server::Impl::Track(std::weak_ptr<void> conn, tcp::socket* socket) {
@@ -487,6 +503,19 @@ void Server::Impl::Stop() {
     closed.set_value();
   });
   closed.get_future().wait_for(std::chrono::seconds(5));
+  // Answers being written finish (each connection closes itself after its write), for at most
+  // a second; then the I/O thread stops.
+  for (int i = 0; i < 100; ++i) {
+    std::promise<bool> idle;
+    asio::post(io_, [this, &idle] {
+      bool any = false;
+      for (auto& [socket, weak] : connections_)
+        if (auto c = weak.lock()) any = any || static_cast<Connection*>(c.get())->writing();
+      idle.set_value(!any);
+    });
+    if (idle.get_future().get()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   io_.stop();
   if (io_thread_.joinable()) io_thread_.join();
   workers_->join();
@@ -756,6 +785,9 @@ Reply Server::Impl::DoStep(const std::string& id, const std::string& action) {
   s->Touch();
   if (!r.ok()) return FromStatus(r.status());
   ++steps_;
+  // The task's parameters (a generated site or corpus can be tens of KiB) come with create and
+  // reset answers; repeating them in every step answer would be most of its bytes.
+  r->info.task.params = nullptr;
   return {http::status::ok,
           {{"observation", r->observation},
            {"reward", r->reward},
@@ -834,16 +866,19 @@ Reply Server::Impl::StepBatch(const json& body) {
   }
   // Each step on its own thread: the steps block in their sandboxes, and the worker pool may be
   // busy with this very request.
+  // The first step runs on this worker, the others each on a thread of their own.
   std::vector<std::future<Reply>> futures;
   futures.reserve(steps.size());
-  for (const auto& st : steps)
-    futures.push_back(
-        std::async(std::launch::async,
-                   [this, id = st["session_id"].get<std::string>(),
-                    action = st["action"].get<std::string>()] { return DoStep(id, action); }));
+  for (std::size_t i = 1; i < steps.size(); ++i)
+    futures.push_back(std::async(
+        std::launch::async,
+        [this, id = steps[i]["session_id"].get<std::string>(),
+         action = steps[i]["action"].get<std::string>()] { return DoStep(id, action); }));
   json results = json::array();
-  for (std::size_t i = 0; i < futures.size(); ++i) {
-    Reply r = futures[i].get();
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    Reply r = i == 0 ? DoStep(steps[0]["session_id"].get<std::string>(),
+                              steps[0]["action"].get<std::string>())
+                     : futures[i - 1].get();
     json item = std::move(r.body);
     item["session_id"] = steps[i]["session_id"];
     item["status"] = static_cast<int>(r.status);
