@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -69,6 +70,25 @@ py::str Decode(const std::string& s) {
   return py::reinterpret_steal<py::str>(obj);
 }
 
+// A dict key as a Python str, from a cache: the same few dozen keys (info fields, reward terms,
+// message fields) come back on every step, and making each anew was a fifth of the conversion.
+// Bounded, since keys can also be data (a generated file tree's paths). Called with the GIL held.
+PyObject* Key(const std::string& key) {
+  static std::unordered_map<std::string, PyObject*> cache;
+  if (auto it = cache.find(key); it != cache.end()) {
+    Py_INCREF(it->second);
+    return it->second;
+  }
+  PyObject* k = PyUnicode_DecodeUTF8(key.data(), static_cast<Py_ssize_t>(key.size()), "replace");
+  if (k == nullptr) throw py::error_already_set();
+  if (cache.size() < 4096) {
+    PyUnicode_InternInPlace(&k);
+    Py_INCREF(k);  // the cache's reference
+    cache.emplace(key, k);
+  }
+  return k;
+}
+
 py::object ToPython(const json& j) {
   switch (j.type()) {
     case json::value_t::null:
@@ -87,14 +107,20 @@ py::object ToPython(const json& j) {
     case json::value_t::binary:
       return py::bytes(reinterpret_cast<const char*>(j.get_binary().data()), j.get_binary().size());
     case json::value_t::array: {
-      py::list out(j.size());
-      size_t i = 0;
-      for (const json& v : j) out[i++] = ToPython(v);
-      return out;
+      PyObject* out = PyList_New(static_cast<Py_ssize_t>(j.size()));
+      if (out == nullptr) throw py::error_already_set();
+      auto list = py::reinterpret_steal<py::object>(out);
+      Py_ssize_t i = 0;
+      for (const json& v : j) PyList_SET_ITEM(out, i++, ToPython(v).release().ptr());
+      return list;
     }
     case json::value_t::object: {
       py::dict out;
-      for (const auto& [key, value] : j.items()) out[py::str(key)] = ToPython(value);
+      for (auto it = j.begin(); it != j.end(); ++it) {
+        auto key = py::reinterpret_steal<py::object>(Key(it.key()));
+        py::object value = ToPython(it.value());
+        if (PyDict_SetItem(out.ptr(), key.ptr(), value.ptr()) != 0) throw py::error_already_set();
+      }
       return out;
     }
   }
