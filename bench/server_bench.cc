@@ -99,7 +99,9 @@ Status RunOverhead(Overhead& c, server::Client& client, int blocks, std::uint64_
       auto r = env->Step(c.actions[k]);
       const double s = Seconds(Clock::now() - t0);
       if (!r.ok()) return r.status().WithContext("in-process Step");
-      // Untimed for the baseline (the env's own step); timed apart as the JSON share.
+      // Untimed for the baseline (the env's own step); timed apart as the JSON share. The server
+      // leaves the task's parameters out of step answers; so does this.
+      r->info.task.params = nullptr;
       const auto t1 = Clock::now();
       json j = StepJson(*r);
       const std::string text = j.dump(-1, ' ', false, json::error_handler_t::replace);
@@ -436,8 +438,10 @@ int Main(int argc, char** argv) {
   }
   std::printf(
       "\n\"Answer JSON alone\": StepResult to JSON, dumped and parsed again, in process (the "
-      "server builds and dumps each answer, the client parses it); part of the HTTP side. A web "
-      "step's answer carries the task's generated site in info.task.params.\n");
+      "server builds and dumps each answer, the client parses it); part of the HTTP side. Step "
+      "answers leave out "
+      "the task's parameters (info.task.params; a web task's generated site is about 10 KiB), "
+      "which come with create and reset.\n");
   const Stats hs = Summarize(health);
   std::printf(
       "\nRound-trip floor, GET /health (no env work, %zu requests): median %.3f ms, p90 "
