@@ -74,7 +74,7 @@ struct Prepared {
 
 StatusOr<Prepared> Prepare(const scenarios::ScenarioRegistry& registry, const Options& o) {
   Prepared p;
-  TG_ASSIGN_OR_RETURN(p.env, registry.Make(o.scenario, {{"max_turns", 1000000000}}));
+  TG_ASSIGN_OR_RETURN(p.env, registry.Make(o.scenario, {{"max_turns", envs::kMaxTurnsOption}}));
   p.web = dynamic_cast<envs::WebEnv*>(p.env.get());
   if (p.web == nullptr)
     return InvalidArgumentError("scenario '{}' is not a web scenario", o.scenario);
