@@ -1,0 +1,819 @@
+#include "agent/policy_server.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+// clang-format off
+// Boost 1.74's asio/awaitable.hpp uses std::exchange without including <utility> (C++20).
+#include <utility>
+// clang-format on
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <future>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "agent/openai_client.h"
+#include "envs/action_parser.h"
+#include "scenarios/registry.h"
+
+namespace toolgym::agent {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using nlohmann::json;
+
+constexpr auto kKeepAliveTimeout = std::chrono::seconds(120);
+
+struct Reply {
+  http::status status = http::status::ok;
+  json body;
+  std::string allow;               // for 405
+  std::optional<std::string> sse;  // a text/event-stream body instead of `body`
+};
+
+// {"error": {"message", "type", "param", "code"}}, as OpenAI's API answers.
+Reply Error(http::status status, const std::string& message, const std::string& param = "",
+            const std::string& code = "", std::string allow = "") {
+  const char* type = status == http::status::unauthorized ? "authentication_error"
+                     : static_cast<int>(status) >= 500    ? "server_error"
+                                                          : "invalid_request_error";
+  json e = {{"message", message},
+            {"type", type},
+            {"param", param.empty() ? json(nullptr) : json(param)},
+            {"code", code.empty() ? json(nullptr) : json(code)}};
+  return {status, {{"error", e}}, std::move(allow), std::nullopt};
+}
+Reply BadRequest(const std::string& message, const std::string& param,
+                 const std::string& code = "invalid_value") {
+  return Error(http::status::bad_request, message, param, code);
+}
+
+bool IsLoopback(const std::string& host) {
+  if (host == "localhost") return true;
+  boost::system::error_code ec;
+  const auto addr = asio::ip::make_address(host, ec);
+  return !ec && addr.is_loopback();
+}
+
+std::int64_t CountWords(const std::string& s) {
+  std::int64_t n = 0;
+  bool in = false;
+  for (char c : s) {
+    const bool space = c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
+    if (!space && !in) ++n;
+    in = !space;
+  }
+  return n;
+}
+
+// The text of a content value: a string, null, or [{"type": "text", "text"}]; nullopt if none of
+// these.
+std::optional<std::string> ContentOf(const json& c) {
+  if (c.is_null()) return std::string();
+  if (c.is_string()) return c.get<std::string>();
+  if (!c.is_array()) return std::nullopt;
+  std::string out;
+  for (const json& part : c) {
+    if (!part.is_object() || !part.contains("text") || !part["text"].is_string())
+      return std::nullopt;
+    out += part["text"].get<std::string>();
+  }
+  return out;
+}
+
+// A validated request: what the policy needs.
+struct ChatRequest {
+  std::string model;
+  json messages;
+  std::vector<envs::ToolSpec> tools;
+  bool stream = false;
+  bool include_usage = false;
+  std::uint64_t seed = 0;
+  std::optional<std::string> scenario;
+  std::uint64_t task_seed = 0;
+  std::optional<envs::ActionFormat> action_format;
+};
+
+std::optional<Reply> Validate(const json& body, ChatRequest* out) {
+  if (!body.is_object())
+    return BadRequest(
+        fmt::format("the request body must be a JSON object, got {}", body.type_name()), "");
+  auto field = [&](const char* name) -> const json* {
+    auto it = body.find(name);
+    return it == body.end() ? nullptr : &*it;
+  };
+  const json* model = field("model");
+  if (model == nullptr) return BadRequest("missing required field \"model\"", "model", "missing");
+  if (!model->is_string())
+    return BadRequest(fmt::format("\"model\" must be a string, got {}", model->type_name()),
+                      "model");
+  out->model = model->get<std::string>();
+  const json* messages = field("messages");
+  if (messages == nullptr)
+    return BadRequest("missing required field \"messages\"", "messages", "missing");
+  if (!messages->is_array() || messages->empty())
+    return BadRequest(fmt::format("\"messages\" must be a non-empty array, got {}",
+                                  messages->is_array() ? "an empty array" : messages->type_name()),
+                      "messages");
+  for (std::size_t i = 0; i < messages->size(); ++i) {
+    const json& m = (*messages)[i];
+    const std::string at = fmt::format("messages[{}]", i);
+    if (!m.is_object())
+      return BadRequest(fmt::format("{} must be an object, got {}", at, m.type_name()), at);
+    if (!m.contains("role") || !m["role"].is_string())
+      return BadRequest(fmt::format("{}.role must be a string (system, developer, user, assistant "
+                                    "or tool)",
+                                    at),
+                        at + ".role");
+    const std::string role = m["role"].get<std::string>();
+    if (role != "system" && role != "developer" && role != "user" && role != "assistant" &&
+        role != "tool")
+      return BadRequest(fmt::format("{}.role \"{}\" is not one of system, developer, user, "
+                                    "assistant, tool",
+                                    at, role.substr(0, 50)),
+                        at + ".role");
+    if (m.contains("content") && !ContentOf(m["content"]))
+      return BadRequest(
+          fmt::format("{}.content must be a string, null or an array of text parts", at),
+          at + ".content");
+    if (role != "assistant" && !m.contains("content"))
+      return BadRequest(fmt::format("{} ({}) has no \"content\"", at, role), at + ".content",
+                        "missing");
+    if (role == "tool" && (!m.contains("tool_call_id") || !m["tool_call_id"].is_string()))
+      return BadRequest(fmt::format("{}.tool_call_id must be a string (the id of the call this "
+                                    "answers)",
+                                    at),
+                        at + ".tool_call_id");
+    if (m.contains("tool_calls")) {
+      const json& tcs = m["tool_calls"];
+      if (role != "assistant" || !tcs.is_array())
+        return BadRequest(fmt::format("{}.tool_calls must be an array on an assistant message", at),
+                          at + ".tool_calls");
+      for (std::size_t k = 0; k < tcs.size(); ++k) {
+        const std::string tat = fmt::format("{}.tool_calls[{}]", at, k);
+        const json& tc = tcs[k];
+        if (!tc.is_object() || !tc.contains("function") || !tc["function"].is_object())
+          return BadRequest(fmt::format("{} must be an object with a \"function\" object", tat),
+                            tat);
+        const json& fn = tc["function"];
+        if (!fn.contains("name") || !fn["name"].is_string())
+          return BadRequest(fmt::format("{}.function.name must be a string", tat),
+                            tat + ".function.name");
+        if (fn.contains("arguments") && !fn["arguments"].is_string() &&
+            !fn["arguments"].is_object())
+          return BadRequest(fmt::format("{}.function.arguments must be a JSON string", tat),
+                            tat + ".function.arguments");
+        if (tc.contains("id") && !tc["id"].is_string())
+          return BadRequest(fmt::format("{}.id must be a string", tat), tat + ".id");
+      }
+    }
+  }
+  out->messages = *messages;
+  if (const json* tools = field("tools"); tools != nullptr && !tools->is_null()) {
+    if (!tools->is_array())
+      return BadRequest(fmt::format("\"tools\" must be an array, got {}", tools->type_name()),
+                        "tools");
+    for (std::size_t i = 0; i < tools->size(); ++i) {
+      const json& t = (*tools)[i];
+      const std::string at = fmt::format("tools[{}]", i);
+      if (!t.is_object() || t.value("type", json()) != "function" || !t.contains("function") ||
+          !t["function"].is_object())
+        return BadRequest(
+            fmt::format("{} must be {{\"type\": \"function\", \"function\": {{...}}}}", at), at);
+      const json& fn = t["function"];
+      if (!fn.contains("name") || !fn["name"].is_string())
+        return BadRequest(fmt::format("{}.function.name must be a string", at),
+                          at + ".function.name");
+      if (fn.contains("parameters") && !fn["parameters"].is_object())
+        return BadRequest(fmt::format("{}.function.parameters must be a JSON Schema object", at),
+                          at + ".function.parameters");
+      envs::ToolSpec spec;
+      spec.name = fn["name"].get<std::string>();
+      spec.description = fn.value("description", std::string());
+      spec.parameters = fn.value("parameters", json::object());
+      out->tools.push_back(std::move(spec));
+    }
+  }
+  if (const json* stream = field("stream"); stream != nullptr && !stream->is_null()) {
+    if (!stream->is_boolean())
+      return BadRequest(fmt::format("\"stream\" must be a boolean, got {}", stream->type_name()),
+                        "stream");
+    out->stream = stream->get<bool>();
+  }
+  if (const json* so = field("stream_options"); so != nullptr && !so->is_null()) {
+    if (!so->is_object())
+      return BadRequest("\"stream_options\" must be an object", "stream_options");
+    if (so->contains("include_usage") && !(*so)["include_usage"].is_boolean())
+      return BadRequest("\"stream_options.include_usage\" must be a boolean",
+                        "stream_options.include_usage");
+    out->include_usage = so->value("include_usage", false);
+  }
+  if (const json* seed = field("seed"); seed != nullptr && !seed->is_null()) {
+    if (!seed->is_number_integer())
+      return BadRequest(fmt::format("\"seed\" must be an integer, got {}", seed->type_name()),
+                        "seed");
+    out->seed = seed->is_number_unsigned() ? seed->get<std::uint64_t>()
+                                           : static_cast<std::uint64_t>(seed->get<std::int64_t>());
+  }
+  for (const char* name : {"temperature", "top_p"})
+    if (const json* v = field(name); v != nullptr && !v->is_null() && !v->is_number())
+      return BadRequest(fmt::format("\"{}\" must be a number, got {}", name, v->type_name()), name);
+  for (const char* name : {"max_tokens", "max_completion_tokens"})
+    if (const json* v = field(name); v != nullptr && !v->is_null() && !v->is_number_integer())
+      return BadRequest(fmt::format("\"{}\" must be an integer, got {}", name, v->type_name()),
+                        name);
+  if (const json* n = field("n"); n != nullptr && !n->is_null() && *n != 1)
+    return BadRequest("only \"n\": 1 is served (a policy gives one answer)", "n");
+  if (const json* stop = field("stop");
+      stop != nullptr && !stop->is_null() && !stop->is_string() && !stop->is_array())
+    return BadRequest("\"stop\" must be a string or an array of strings", "stop");
+  if (const json* md = field("metadata"); md != nullptr && !md->is_null()) {
+    if (!md->is_object())
+      return BadRequest(fmt::format("\"metadata\" must be an object, got {}", md->type_name()),
+                        "metadata");
+    if (md->contains("toolgym_scenario")) {
+      if (!(*md)["toolgym_scenario"].is_string())
+        return BadRequest("metadata.toolgym_scenario must be a string (a scenario id)",
+                          "metadata.toolgym_scenario");
+      out->scenario = (*md)["toolgym_scenario"].get<std::string>();
+    }
+    if (md->contains("toolgym_seed")) {
+      const json& s = (*md)["toolgym_seed"];
+      bool ok = s.is_number_unsigned();
+      if (ok) out->task_seed = s.get<std::uint64_t>();
+      if (s.is_string()) {
+        const std::string text = s.get<std::string>();
+        ok = !text.empty() && text.size() <= 20 &&
+             text.find_first_not_of("0123456789") == std::string::npos;
+        if (ok) {
+          try {
+            out->task_seed = std::stoull(text);
+          } catch (const std::exception&) {
+            ok = false;
+          }
+        }
+      }
+      if (!ok)
+        return BadRequest(
+            fmt::format("metadata.toolgym_seed must be a non-negative integer as a string (e.g. "
+                        "\"7\"), got {}",
+                        s.dump().substr(0, 50)),
+            "metadata.toolgym_seed");
+    }
+    if (md->contains("toolgym_action_format")) {
+      const json& f = (*md)["toolgym_action_format"];
+      auto parsed = f.is_string()
+                        ? envs::ParseActionFormat(f.get<std::string>())
+                        : StatusOr<envs::ActionFormat>(InvalidArgumentError("not a string"));
+      if (!parsed.ok())
+        return BadRequest(
+            "metadata.toolgym_action_format must be one of hermes, openai, compact, auto",
+            "metadata.toolgym_action_format");
+      out->action_format = *parsed;
+    }
+  }
+  return std::nullopt;
+}
+
+// A user message in the env's text rendering of an observation (envs::Observation::Text(), what
+// a text-mode client sends): its "[tool NAME]" / "[user]" blocks as messages again. Text without
+// such headers is one user message.
+std::vector<envs::Message> FromObservationText(const std::string& text) {
+  std::vector<envs::Message> out;
+  bool started = false;  // the last message has a line of content already
+  std::size_t pos = 0;
+  while (pos <= text.size()) {
+    std::size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    const std::string line = text.substr(pos, end - pos);
+    pos = end + 1;
+    if (line.size() > 7 && line.rfind("[tool ", 0) == 0 && line.back() == ']') {
+      out.push_back({"tool", "", line.substr(6, line.size() - 7), ""});
+      started = false;
+    } else if (line == "[user]" || line == "[system]") {
+      out.push_back({line.substr(1, line.size() - 2), "", "", ""});
+      started = false;
+    } else {
+      if (out.empty()) out.push_back({"user", "", "", ""});
+      if (started) out.back().content += "\n";
+      out.back().content += line;
+      started = true;
+    }
+  }
+  return out;
+}
+
+// The request's messages as the env's conversation: assistant turns become action text in the
+// task's format (their tool calls rendered), tool results keep their call ids.
+std::vector<envs::Message> ToConversation(const ChatRequest& r, envs::ActionFormat format) {
+  std::vector<envs::Message> conv;
+  std::map<std::string, std::string> call_names;  // tool_call_id -> function name
+  for (const json& m : r.messages) {
+    const std::string role = m["role"].get<std::string>();
+    const std::string content = ContentOf(m.value("content", json())).value_or("");
+    if (role == "assistant") {
+      if (m.contains("tool_calls"))
+        for (const json& tc : m["tool_calls"])
+          if (tc.contains("id") && tc["id"].is_string())
+            call_names[tc["id"].get<std::string>()] = tc["function"]["name"].get<std::string>();
+      const ChatMode mode =
+          m.contains("tool_calls") && !m["tool_calls"].empty() ? ChatMode::kTools : ChatMode::kText;
+      conv.push_back({"assistant", ActionFromMessage(m, mode, format, r.tools), "", ""});
+    } else if (role == "tool") {
+      const std::string id = m["tool_call_id"].get<std::string>();
+      const auto it = call_names.find(id);
+      conv.push_back({"tool", content, it == call_names.end() ? "" : it->second, id});
+    } else if (role == "user" && r.tools.empty() && !conv.empty() &&
+               conv.back().role == "assistant") {
+      // A text-mode client's observation: tool results in the env's text rendering.
+      for (envs::Message& o : FromObservationText(content)) conv.push_back(std::move(o));
+    } else {
+      conv.push_back({role == "developer" ? "system" : role, content, "", ""});
+    }
+  }
+  return conv;
+}
+
+}  // namespace
+
+class PolicyServer::Impl {
+ public:
+  Impl(PolicyFactory factory, std::string model, bool needs_task, PolicyServerOptions options)
+      : factory_(std::move(factory)),
+        model_(std::move(model)),
+        needs_task_(needs_task),
+        options_(std::move(options)),
+        acceptor_(io_) {}
+  ~Impl() { Stop(); }
+
+  Status Start();
+  void Stop();
+  void Dispatch(std::shared_ptr<http::request<http::string_body>> req,
+                std::function<void(Reply)> done);
+  Reply Handle(const http::request<http::string_body>& req);
+  Reply Complete(const json& body);
+
+  void Track(std::weak_ptr<void> conn, tcp::socket* socket) { connections_[socket] = conn; }
+  void Untrack(tcp::socket* socket) { connections_.erase(socket); }
+  const PolicyServerOptions& options() const { return options_; }
+
+  PolicyFactory factory_;
+  std::string model_;
+  bool needs_task_;
+  PolicyServerOptions options_;
+  // Note: declared before io_, whose destructor destroys pending handlers and with them
+  // connections that untrack themselves.
+  std::map<tcp::socket*, std::weak_ptr<void>> connections_;
+  asio::io_context io_;
+  tcp::acceptor acceptor_;
+  std::thread io_thread_;
+  std::unique_ptr<asio::thread_pool> workers_;
+  // Keeps io_.run() going while no socket is open, so that Stop's posted work still runs.
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
+  int port_ = 0;
+  bool started_ = false;
+  std::atomic<bool> stopping_{false};
+  std::mutex stop_mu_;
+  bool stopped_ = false;
+  std::mutex inflight_mu_;
+  std::condition_variable inflight_cv_;
+  int inflight_ = 0;
+  std::atomic<std::int64_t> requests_{0};
+  std::atomic<std::int64_t> completions_{0};
+
+ private:
+  void Accept();
+};
+
+namespace {
+
+// One keep-alive connection: read a request, hand it to the server, write the answer, repeat.
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(tcp::socket socket, PolicyServer::Impl* server)
+      : stream_(std::move(socket)), server_(server) {}
+  ~Connection() { server_->Untrack(&stream_.socket()); }
+
+  void Start() {
+    server_->Track(weak_from_this(), &stream_.socket());
+    Read();
+  }
+  void Abort() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.socket().close(ec);
+  }
+
+ private:
+  void Read() {
+    parser_.emplace();
+    parser_->body_limit(server_->options().max_body_bytes);
+    stream_.expires_after(kKeepAliveTimeout);
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnRead(ec); });
+  }
+
+  void OnRead(beast::error_code ec) {
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+        ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
+        ec == asio::error::bad_descriptor || ec == asio::error::eof)
+      return Close();
+    if (ec == http::error::body_limit)
+      return Write(Error(http::status::payload_too_large,
+                         fmt::format("the request body is over the limit of {} bytes",
+                                     server_->options().max_body_bytes),
+                         "", "payload_too_large"),
+                   false);
+    if (ec)
+      return Write(Error(http::status::bad_request, "malformed HTTP request: " + ec.message()),
+                   false);
+    auto req = std::make_shared<http::request<http::string_body>>(parser_->release());
+    keep_alive_ = req->keep_alive();
+    version_ = req->version();
+    stream_.expires_never();
+    server_->Dispatch(req, [self = shared_from_this()](Reply r) {
+      self->Write(std::move(r), self->keep_alive_);
+    });
+  }
+
+  void Write(Reply r, bool keep_alive) {
+    ++server_->requests_;
+    response_ = {};
+    response_.result(r.status);
+    response_.version(version_);
+    response_.set(http::field::server, "toolgym-serve-policy");
+    response_.set(http::field::cache_control, "no-store");
+    if (r.status == http::status::unauthorized)
+      response_.set(http::field::www_authenticate, "Bearer");
+    if (!r.allow.empty()) response_.set(http::field::allow, r.allow);
+    if (r.sse) {
+      response_.set(http::field::content_type, "text/event-stream");
+      response_.body() = std::move(*r.sse);
+    } else {
+      response_.set(http::field::content_type, "application/json");
+      response_.body() = r.body.dump(-1, ' ', false, json::error_handler_t::replace);
+    }
+    response_.keep_alive(keep_alive);
+    response_.prepare_payload();
+    stream_.expires_after(std::chrono::seconds(60));
+    http::async_write(stream_, response_,
+                      [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
+                        if (ec || !keep_alive) return self->Close();
+                        self->Read();
+                      });
+  }
+
+  void Close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  http::response<http::string_body> response_;
+  PolicyServer::Impl* server_;
+  bool keep_alive_ = true;
+  unsigned version_ = 11;
+};
+
+}  // namespace
+
+Status PolicyServer::Impl::Start() {
+  if (started_) return FailedPreconditionError("the policy server was already started");
+  if (!IsLoopback(options_.host) && options_.token.empty())
+    return InvalidArgumentError(
+        "binding to {} (not loopback) requires a token (--token): anyone who can reach the port "
+        "could use the policy",
+        options_.host);
+  if (options_.port < 0 || options_.port > 65535)
+    return InvalidArgumentError("port must be in 0..65535, got {}", options_.port);
+  if (options_.worker_threads < 1)
+    return InvalidArgumentError("worker_threads must be at least 1, got {}",
+                                options_.worker_threads);
+  if (options_.max_body_bytes < 64)
+    return InvalidArgumentError("max_body_bytes must be at least 64, got {}",
+                                options_.max_body_bytes);
+  boost::system::error_code ec;
+  const std::string host = options_.host == "localhost" ? "127.0.0.1" : options_.host;
+  const auto addr = asio::ip::make_address(host, ec);
+  if (ec) return InvalidArgumentError("host '{}' is not an IP address: {}", host, ec.message());
+  const tcp::endpoint endpoint(addr, static_cast<unsigned short>(options_.port));
+  acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(endpoint, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return UnavailableError("cannot listen on {}:{}: {}", host, options_.port, ec.message());
+  port_ = acceptor_.local_endpoint().port();
+  workers_ = std::make_unique<asio::thread_pool>(options_.worker_threads);
+  work_.emplace(io_.get_executor());
+  Accept();
+  started_ = true;
+  io_thread_ = std::thread([this] { io_.run(); });
+  return OkStatus();
+}
+
+void PolicyServer::Impl::Accept() {
+  acceptor_.async_accept([this](beast::error_code ec, tcp::socket socket) {
+    if (!ec && !stopping_) {
+      socket.set_option(tcp::no_delay(true), ec);
+      std::make_shared<Connection>(std::move(socket), this)->Start();
+    }
+    if (acceptor_.is_open() && !stopping_) Accept();
+  });
+}
+
+void PolicyServer::Impl::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(stop_mu_);
+    if (stopped_ || !started_) {
+      stopped_ = true;
+      return;
+    }
+    stopped_ = true;
+  }
+  stopping_ = true;
+  asio::post(io_, [this] {
+    beast::error_code ec;
+    acceptor_.close(ec);
+  });
+  {
+    std::unique_lock<std::mutex> lock(inflight_mu_);
+    inflight_cv_.wait(lock, [this] { return inflight_ == 0; });
+  }
+  std::promise<void> closed;
+  asio::post(io_, [this, &closed] {
+    for (auto& [socket, weak] : connections_)
+      if (auto c = weak.lock()) static_cast<Connection*>(c.get())->Abort();
+    closed.set_value();
+  });
+  closed.get_future().wait_for(std::chrono::seconds(5));
+  io_.stop();
+  if (io_thread_.joinable()) io_thread_.join();
+  workers_->join();
+}
+
+void PolicyServer::Impl::Dispatch(std::shared_ptr<http::request<http::string_body>> req,
+                                  std::function<void(Reply)> done) {
+  {
+    std::lock_guard<std::mutex> lock(inflight_mu_);
+    if (stopping_) {
+      done(Error(http::status::service_unavailable, "the server is stopping", "", "unavailable"));
+      return;
+    }
+    ++inflight_;
+  }
+  asio::post(*workers_, [this, req, done = std::move(done)] {
+    Reply r;
+    try {
+      r = Handle(*req);
+    } catch (const std::exception& e) {
+      r = Error(http::status::internal_server_error, e.what(), "", "internal");
+    }
+    asio::post(io_, [done, r = std::move(r)]() mutable { done(std::move(r)); });
+    std::lock_guard<std::mutex> lock(inflight_mu_);
+    if (--inflight_ == 0) inflight_cv_.notify_all();
+  });
+}
+
+Reply PolicyServer::Impl::Handle(const http::request<http::string_body>& req) {
+  if (!options_.token.empty()) {
+    const auto it = req.find(http::field::authorization);
+    if (it == req.end() || it->value() != "Bearer " + options_.token)
+      return Error(http::status::unauthorized,
+                   it == req.end() ? "missing \"Authorization: Bearer TOKEN\" header"
+                                   : "wrong API key (the server's --token)",
+                   "", "invalid_api_key");
+  }
+  std::string target(req.target());
+  std::string path = target.substr(0, target.find('?'));
+  while (path.size() > 1 && path.back() == '/') path.pop_back();
+  const bool get = req.method() == http::verb::get;
+  const bool post = req.method() == http::verb::post;
+  auto not_allowed = [&](const char* allow) {
+    return Error(http::status::method_not_allowed,
+                 fmt::format("{} {} is not served; allowed: {}", std::string(req.method_string()),
+                             path.substr(0, 200), allow),
+                 "", "method_not_allowed", allow);
+  };
+  json model = {{"id", model_}, {"object", "model"}, {"created", 0}, {"owned_by", "toolgym"}};
+  if (path == "/v1/models") {
+    if (!get) return not_allowed("GET");
+    return {http::status::ok, {{"object", "list"}, {"data", json::array({model})}}, "", {}};
+  }
+  if (path.rfind("/v1/models/", 0) == 0) {
+    if (!get) return not_allowed("GET");
+    const std::string id = path.substr(11);
+    if (id != model_)
+      return Error(http::status::not_found,
+                   fmt::format("The model `{}` does not exist; this server serves `{}`",
+                               id.substr(0, 100), model_),
+                   "model", "model_not_found");
+    return {http::status::ok, model, "", {}};
+  }
+  if (path == "/v1/chat/completions") {
+    if (!post) return not_allowed("POST");
+    json body = json::parse(req.body(), nullptr, false);
+    if (body.is_discarded())
+      return BadRequest("the request body is not valid JSON", "", "invalid_json");
+    return Complete(body);
+  }
+  return Error(http::status::not_found,
+               fmt::format("Unknown request URL: {} {}; served: GET /v1/models, POST "
+                           "/v1/chat/completions",
+                           std::string(req.method_string()), path.substr(0, 200)),
+               "", "unknown_url");
+}
+
+Reply PolicyServer::Impl::Complete(const json& body) {
+  ChatRequest r;
+  if (auto e = Validate(body, &r)) return *e;
+  if (r.model != model_)
+    return Error(http::status::not_found,
+                 fmt::format("The model `{}` does not exist; this server serves `{}`",
+                             r.model.substr(0, 100), model_),
+                 "model", "model_not_found");
+  // The task: from the registry when the metadata names it; else a blank one for policies that
+  // need none.
+  envs::Task task;
+  task.action_format = envs::ActionFormat::kHermes;
+  if (r.scenario) {
+    auto scenario = scenarios::ScenarioRegistry::Default().Get(*r.scenario);
+    if (scenario == nullptr)
+      return BadRequest(fmt::format("metadata.toolgym_scenario: no scenario \"{}\" (see toolgym "
+                                    "list)",
+                                    r.scenario->substr(0, 100)),
+                        "metadata.toolgym_scenario", "scenario_not_found");
+    auto made = scenario->MakeTask(r.task_seed);
+    if (!made.ok())
+      return BadRequest(fmt::format("metadata: cannot make {} seed {}: {}", *r.scenario,
+                                    r.task_seed, made.status().message()),
+                        "metadata.toolgym_seed");
+    task = std::move(made).value();
+  } else if (needs_task_) {
+    return BadRequest(
+        fmt::format("the {} policy needs the task: send \"metadata\": {{\"toolgym_scenario\": "
+                    "SCENARIO_ID, \"toolgym_seed\": \"SEED\"}} (OpenAIOptions::send_metadata)",
+                    model_),
+        "metadata", "missing_metadata");
+  }
+  if (r.action_format) task.action_format = *r.action_format;
+  if (!needs_task_ && r.tools.empty())
+    return BadRequest(
+        fmt::format("the {} policy draws its calls from the tools: send \"tools\"", model_),
+        "tools", "missing");
+
+  const std::vector<envs::Message> conv = ToConversation(r, task.action_format);
+  auto policy = factory_(r.seed);
+  if (!policy.ok())
+    return Error(http::status::internal_server_error, policy.status().ToString(), "", "internal");
+  if (Status s = (*policy)->BeginEpisode(task, r.tools, r.task_seed); !s.ok())
+    return BadRequest(fmt::format("{}: {}", model_, s.message()), "metadata", "policy_error");
+  // The policy's state: replay every earlier assistant turn on the conversation before it.
+  int turn = 0;
+  for (std::size_t i = 0; i < conv.size(); ++i) {
+    if (conv[i].role != "assistant") continue;
+    std::vector<envs::Message> prefix(conv.begin(), conv.begin() + static_cast<std::ptrdiff_t>(i));
+    auto replayed = (*policy)->Act(prefix);
+    if (!replayed.ok())
+      return BadRequest(fmt::format("{} could not replay the conversation's assistant turn {}: {}",
+                                    model_, turn, replayed.status().message()),
+                        "messages", "policy_error");
+    ++turn;
+  }
+  auto action = (*policy)->Act(conv);
+  if (!action.ok())
+    return BadRequest(fmt::format("{}: {}", model_, action.status().message()), "messages",
+                      "policy_error");
+
+  json message = {{"role", "assistant"}, {"content", *action}};
+  std::string finish_reason = "stop";
+  std::int64_t completion_tokens = 0;
+  if (!r.tools.empty()) {
+    int calls_before = 0;
+    for (const json& m : r.messages)
+      if (m.contains("tool_calls")) calls_before += static_cast<int>(m["tool_calls"].size());
+    const envs::ActionParser parser(task.action_format, r.tools);
+    const envs::ParsedAction parsed = parser.Parse(*action, calls_before);
+    if (parsed.well_formed() && !parsed.calls.empty()) {
+      std::string text = parsed.content;
+      if (parsed.think)
+        text = "<think>" + *parsed.think + "</think>" + (text.empty() ? "" : "\n") + text;
+      if (parsed.answer)
+        text += (text.empty() ? "" : "\n") + ("<answer>" + *parsed.answer + "</answer>");
+      message["content"] = text.empty() ? json(nullptr) : json(text);
+      json calls = json::array();
+      for (const envs::ToolCall& c : parsed.calls) {
+        const std::string args = c.arguments.dump();
+        completion_tokens += CountWords(c.name) + CountWords(args);
+        calls.push_back({{"id", c.id},
+                         {"type", "function"},
+                         {"function", {{"name", c.name}, {"arguments", args}}}});
+      }
+      message["tool_calls"] = std::move(calls);
+      finish_reason = "tool_calls";
+    }
+  }
+  if (message["content"].is_string()) completion_tokens += CountWords(message["content"]);
+  std::int64_t prompt_tokens = 0;
+  for (const json& m : r.messages) {
+    prompt_tokens += CountWords(ContentOf(m.value("content", json())).value_or(""));
+    if (m.contains("tool_calls"))
+      for (const json& tc : m["tool_calls"]) {
+        prompt_tokens += CountWords(tc["function"]["name"].get<std::string>());
+        const json& a = tc["function"].value("arguments", json(""));
+        prompt_tokens += CountWords(a.is_string() ? a.get<std::string>() : a.dump());
+      }
+  }
+  const json usage = {{"prompt_tokens", prompt_tokens},
+                      {"completion_tokens", completion_tokens},
+                      {"total_tokens", prompt_tokens + completion_tokens}};
+  const std::string id = fmt::format("chatcmpl-toolgym-{}", ++completions_);
+  const std::int64_t created = std::chrono::duration_cast<std::chrono::seconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count();
+  if (!r.stream) {
+    return {http::status::ok,
+            {{"id", id},
+             {"object", "chat.completion"},
+             {"created", created},
+             {"model", model_},
+             {"system_fingerprint", "toolgym"},
+             {"choices", json::array({{{"index", 0},
+                                       {"message", message},
+                                       {"logprobs", nullptr},
+                                       {"finish_reason", finish_reason}}})},
+             {"usage", usage}},
+            "",
+            {}};
+  }
+  // Server-sent events. The policy answers in one go, so the chunks are written at once: the
+  // role, the content, one chunk per tool call, the finish reason, then usage if asked for.
+  std::string sse;
+  auto chunk = [&](json choices, json usage_value) {
+    json c = {
+        {"id", id},        {"object", "chat.completion.chunk"}, {"created", created},
+        {"model", model_}, {"system_fingerprint", "toolgym"},   {"choices", std::move(choices)}};
+    if (r.include_usage) c["usage"] = std::move(usage_value);
+    sse += "data: " + c.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n";
+  };
+  auto delta = [&](json d, json finish) {
+    return json::array({{{"index", 0},
+                         {"delta", std::move(d)},
+                         {"logprobs", nullptr},
+                         {"finish_reason", finish}}});
+  };
+  chunk(delta({{"role", "assistant"}, {"content", ""}}, nullptr), nullptr);
+  if (message["content"].is_string() && !message["content"].get<std::string>().empty())
+    chunk(delta({{"content", message["content"]}}, nullptr), nullptr);
+  if (message.contains("tool_calls"))
+    for (std::size_t k = 0; k < message["tool_calls"].size(); ++k) {
+      json tc = message["tool_calls"][k];
+      tc["index"] = k;
+      chunk(delta({{"tool_calls", json::array({tc})}}, nullptr), nullptr);
+    }
+  chunk(delta(json::object(), finish_reason), nullptr);
+  if (r.include_usage) chunk(json::array(), usage);
+  sse += "data: [DONE]\n\n";
+  Reply out;
+  out.sse = std::move(sse);
+  return out;
+}
+
+StatusOr<std::unique_ptr<PolicyServer>> PolicyServer::FromSpec(const std::string& spec,
+                                                               PolicyServerOptions options) {
+  TG_ASSIGN_OR_RETURN(PolicyFactory factory, PolicyFactoryFromSpec(spec));
+  const std::string kind = spec.substr(0, spec.find(':'));
+  return std::make_unique<PolicyServer>(std::move(factory), kind, kind != "random",
+                                        std::move(options));
+}
+
+PolicyServer::PolicyServer(PolicyFactory factory, std::string model, bool needs_task,
+                           PolicyServerOptions options)
+    : impl_(std::make_unique<Impl>(std::move(factory), std::move(model), needs_task,
+                                   std::move(options))) {}
+PolicyServer::~PolicyServer() { Stop(); }
+Status PolicyServer::Start() { return impl_->Start(); }
+void PolicyServer::Stop() { impl_->Stop(); }
+int PolicyServer::port() const { return impl_->port_; }
+std::string PolicyServer::address() const {
+  return fmt::format("http://{}:{}", impl_->options_.host, impl_->port_);
+}
+std::string PolicyServer::base_url() const { return address() + "/v1"; }
+const std::string& PolicyServer::model() const { return impl_->model_; }
+std::int64_t PolicyServer::requests() const { return impl_->requests_; }
+
+}  // namespace toolgym::agent
