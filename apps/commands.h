@@ -12,6 +12,8 @@ void AddEnvCommands(CLI::App& app);       // env_cmd.cc: list, show, validate, p
 void AddIndexCommands(CLI::App& app);     // index_cmd.cc: index build, query, show
 void AddServeSiteCommand(CLI::App& app);  // serve_site_cmd.cc: serve-site
 void AddServeCommand(CLI::App& app);      // serve_cmd.cc: serve (the HTTP env server)
+void AddServePolicyCommand(CLI::App& app);  // serve_policy_cmd.cc: serve-policy (OpenAI protocol)
+void AddEvalCommands(CLI::App& app);      // eval_cmd.cc: eval, compare
 
 void SetExitCode(int code);
 int ExitCode();

@@ -14,6 +14,8 @@ int main(int argc, char** argv) {
   toolgym::apps::AddIndexCommands(app);
   toolgym::apps::AddServeSiteCommand(app);
   toolgym::apps::AddServeCommand(app);
+  toolgym::apps::AddServePolicyCommand(app);
+  toolgym::apps::AddEvalCommands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
