@@ -24,6 +24,7 @@
 #include "agent/eval.h"
 #include "agent/policy.h"
 #include "apps/commands.h"
+#include "apps/policy_flags.h"
 #include "scenarios/registry.h"
 
 extern char** environ;
@@ -153,6 +154,7 @@ struct EvalArgs {
   int stop_after = 0;
   bool no_plots = false;
   bool quiet = false;
+  PolicyFlags policy_flags;
 };
 
 int Eval(const EvalArgs& a) {
@@ -175,7 +177,7 @@ int Eval(const EvalArgs& a) {
                  a.env_options.c_str());
     return 2;
   }
-  auto factory = agent::PolicyFactoryFromSpec(a.policy);
+  auto factory = MakePolicyFactory(a.policy, a.policy_flags);
   if (!factory.ok()) {
     std::fprintf(stderr, "toolgym eval: --policy: %s\n", factory.status().message().c_str());
     return 2;
@@ -267,7 +269,11 @@ int Compare(const std::string& dir_a, const std::string& dir_b, bool as_json) {
 void AddEvalCommands(CLI::App& app) {
   static EvalArgs a;
   auto* eval = app.add_subcommand("eval", "Evaluate a policy on scenario families");
-  eval->add_option("--policy", a.policy, "expert, random or replay:FILE")->required();
+  eval->add_option("--policy", a.policy,
+                   "expert, random, replay:FILE or openai:MODEL (an OpenAI-compatible server; "
+                   "see the client's flags below and docs/policies.md)")
+      ->required();
+  AddPolicyFlags(eval, &a.policy_flags);
   eval->add_option("--scenarios", a.scenarios, "Scenario ids, suite names (shell, ...) or all")
       ->required();
   eval->add_option("--split", a.split, "train or test")->check(CLI::IsMember({"train", "test"}));
