@@ -21,20 +21,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 [[ -x "$toolgym" ]] || { echo "openai_sdk_test: $toolgym is not an executable" >&2; exit 2; }
 
 # --- The virtual environment -------------------------------------------------------------------
-python=${TOOLGYM_PYTHON:-/usr/bin/python3}
-venv="$build_dir/venv-openai"
-requirements='openai>=1.40,<3'
-marker="$venv/.toolgym-requirements"
-exec 9>"$build_dir/.toolgym-venv-openai.lock"
-flock 9
-if [[ ! -x "$venv/bin/python" ]] || [[ "$(cat "$marker" 2>/dev/null)" != "$requirements" ]]; then
-  echo "openai_sdk_test: making $venv ($requirements)" >&2
-  "$python" -m venv "$venv"
-  # shellcheck disable=SC2086  # word splitting of the requirement list is intended
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check $requirements >&2
-  echo "$requirements" >"$marker"
-fi
-flock -u 9
+vpython=$("$here/../../python/venv.sh" "$build_dir" venv-openai 'openai>=1.40,<3')
+venv=$(dirname "$(dirname "$vpython")")
 
 # --- The servers -------------------------------------------------------------------------------
 work=$(mktemp -d)

@@ -23,23 +23,11 @@ build_dir=$(cd "$3" && pwd)
 [[ -s "$openapi" ]] || { echo "schemathesis_test: $openapi is not a non-empty file" >&2; exit 2; }
 
 # --- The virtual environment -------------------------------------------------------------------
-python=${TOOLGYM_PYTHON:-/usr/bin/python3}
-venv="$build_dir/venv-api"
-# 4.x: the CLI options used below (--phases, --generation-deterministic, checks by these names)
-# are 4.x's; 3.x spelled them differently.
-requirements='schemathesis>=4.1,<5'
-marker="$venv/.toolgym-requirements"
-exec 9>"$build_dir/.toolgym-venv-api.lock"
-flock 9
-if [[ ! -x "$venv/bin/schemathesis" ]] || [[ "$(cat "$marker" 2>/dev/null)" != "$requirements" ]]; then
-  echo "schemathesis_test: making $venv ($requirements)" >&2
-  "$python" -m venv "$venv"
-  # shellcheck disable=SC2086  # word splitting of the requirement list is intended
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check $requirements >&2
-  echo "$requirements" >"$marker"
-fi
-flock -u 9
-vpython="$venv/bin/python"
+# 4.x: the CLI options used below (--phases, checks by these names) are 4.x's; 3.x spelled them
+# differently.
+here=$(cd "$(dirname "$0")" && pwd)
+vpython=$("$here/../../python/venv.sh" "$build_dir" venv-api 'schemathesis>=4.1,<5')
+venv=$(dirname "$(dirname "$vpython")")
 echo "schemathesis_test: $("$venv/bin/schemathesis" --version)"
 
 # --- The server --------------------------------------------------------------------------------
