@@ -267,12 +267,16 @@ void EnvPool::DeliverLocked(int env_id, Result r) {
   s.deadline.reset();
   if (s.sync) {
     s.sync_result = std::move(r);
+    // Wakes the sync call's waiter when its last result is in.
+    auto it = sync_remaining_.find(s.sync_call);
+    if (it == sync_remaining_.end() || --it->second <= 0) cv_.notify_all();
   } else {
     ready_.push_back(std::move(r));
     s.ready = true;
     --async_in_flight_;
+    // Wakes Recv when it may return: a batch is ready, or nothing more is coming.
+    if (static_cast<int>(ready_.size()) >= batch_size_ || async_in_flight_ == 0) cv_.notify_all();
   }
-  cv_.notify_all();
 }
 
 void EnvPool::ExpireLocked(Clock::time_point now) {
@@ -354,7 +358,13 @@ StatusOr<std::vector<EnvPool::Result>> EnvPool::RunSyncLocked(std::unique_lock<s
                                                               const std::vector<int>& ids,
                                                               std::vector<Op> ops) {
   // Every id is taken (sync) until this returns, so that no other call sends to it meanwhile.
-  for (int id : ids) slots_[id].sync = true;
+  const std::uint64_t call = ++next_sync_call_;
+  for (int id : ids) {
+    slots_[id].sync = true;
+    slots_[id].sync_call = call;
+  }
+  sync_remaining_[call] = static_cast<int>(ops.size());
+  // Ids whose result is already there (no op was planned for them) need no wake-up.
   for (Op& op : ops) LaunchLocked(std::move(op), /*sync=*/true);
   const bool all_done = WaitLocked(
       lock,
@@ -364,6 +374,7 @@ StatusOr<std::vector<EnvPool::Result>> EnvPool::RunSyncLocked(std::unique_lock<s
         return true;
       },
       std::nullopt);
+  sync_remaining_.erase(call);
   if (!all_done) return FailedPreconditionError("the env pool was closed during a sync call");
   std::vector<Result> out;
   for (int id : ids) {

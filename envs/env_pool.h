@@ -43,6 +43,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -169,6 +170,7 @@ class EnvPool {
     std::uint64_t generation = 0;  // bumped when an operation is abandoned
     std::optional<std::chrono::steady_clock::time_point> deadline;
     std::optional<Result> sync_result;
+    std::uint64_t sync_call = 0;  // the sync call that took it (a key of sync_remaining_)
   };
   struct Op {
     int env_id;
@@ -209,6 +211,10 @@ class EnvPool {
   std::vector<Slot> slots_;
   std::deque<Result> ready_;
   int async_in_flight_ = 0;
+  // Results still missing per sync call in progress: the waiter is woken once, when its last
+  // result arrives, not by every result (each wake-up cost a context switch on a busy core).
+  std::map<std::uint64_t, int> sync_remaining_;
+  std::uint64_t next_sync_call_ = 0;
   bool closed_ = false;
   // Declared last; Close() joins it before any other member is destroyed.
   boost::asio::thread_pool threads_;
