@@ -388,30 +388,21 @@ Status Mistyped(const char* name, const char* expected, const json& v) {
                               v.dump().substr(0, 80));
 }
 
-Status ReadString(const json& j, const char* name, std::string* out) {
+// A string, bool or number field: T picks the JSON type it must have.
+template <typename T>
+Status ReadScalar(const json& j, const char* name, T* out) {
   Status st;
   const json* v = Field(j, name, &st);
   if (v == nullptr) return st;
-  if (!v->is_string()) return Mistyped(name, "a string", *v);
-  *out = v->get<std::string>();
-  return OkStatus();
-}
-
-Status ReadBool(const json& j, const char* name, bool* out) {
-  Status st;
-  const json* v = Field(j, name, &st);
-  if (v == nullptr) return st;
-  if (!v->is_boolean()) return Mistyped(name, "a bool", *v);
-  *out = v->get<bool>();
-  return OkStatus();
-}
-
-Status ReadDouble(const json& j, const char* name, double* out) {
-  Status st;
-  const json* v = Field(j, name, &st);
-  if (v == nullptr) return st;
-  if (!v->is_number()) return Mistyped(name, "a number", *v);
-  *out = v->get<double>();
+  if constexpr (std::is_same_v<T, std::string>) {
+    if (!v->is_string()) return Mistyped(name, "a string", *v);
+  } else if constexpr (std::is_same_v<T, bool>) {
+    if (!v->is_boolean()) return Mistyped(name, "a bool", *v);
+  } else {
+    static_assert(std::is_same_v<T, double>);
+    if (!v->is_number()) return Mistyped(name, "a number", *v);
+  }
+  *out = v->get<T>();
   return OkStatus();
 }
 
@@ -455,15 +446,15 @@ Status ReadOptionalInt(const json& j, const char* name, std::optional<T>* out) {
 StatusOr<EpisodeRecord> EpisodeRecordFromJson(const json& j) {
   if (!j.is_object()) return InvalidArgumentError("episode record: expected a JSON object");
   EpisodeRecord r;
-  TG_RETURN_IF_ERROR(ReadString(j, "scenario", &r.scenario));
-  TG_RETURN_IF_ERROR(ReadString(j, "suite", &r.suite));
-  TG_RETURN_IF_ERROR(ReadString(j, "split", &r.split));
+  TG_RETURN_IF_ERROR(ReadScalar(j, "scenario", &r.scenario));
+  TG_RETURN_IF_ERROR(ReadScalar(j, "suite", &r.suite));
+  TG_RETURN_IF_ERROR(ReadScalar(j, "split", &r.split));
   TG_RETURN_IF_ERROR(ReadInt(j, "seed", &r.seed));
   TG_RETURN_IF_ERROR(ReadInt(j, "sample", &r.sample));
   TG_RETURN_IF_ERROR(ReadInt(j, "difficulty", &r.difficulty));
-  TG_RETURN_IF_ERROR(ReadBool(j, "success", &r.success));
-  TG_RETURN_IF_ERROR(ReadDouble(j, "score", &r.score));
-  TG_RETURN_IF_ERROR(ReadDouble(j, "reward", &r.reward));
+  TG_RETURN_IF_ERROR(ReadScalar(j, "success", &r.success));
+  TG_RETURN_IF_ERROR(ReadScalar(j, "score", &r.score));
+  TG_RETURN_IF_ERROR(ReadScalar(j, "reward", &r.reward));
   {
     Status st;
     const json* terms = Field(j, "reward_terms", &st);
@@ -484,8 +475,8 @@ StatusOr<EpisodeRecord> EpisodeRecordFromJson(const json& j) {
   TG_RETURN_IF_ERROR(ReadOptionalInt(j, "expert_tool_calls", &r.expert_tool_calls));
   TG_RETURN_IF_ERROR(ReadInt(j, "generated_bytes", &r.generated_bytes));
   TG_RETURN_IF_ERROR(ReadOptionalInt(j, "generated_tokens", &r.generated_tokens));
-  TG_RETURN_IF_ERROR(ReadString(j, "end_reason", &r.end_reason));
-  TG_RETURN_IF_ERROR(ReadString(j, "error", &r.error));
+  TG_RETURN_IF_ERROR(ReadScalar(j, "end_reason", &r.end_reason));
+  TG_RETURN_IF_ERROR(ReadScalar(j, "error", &r.error));
   return r;
 }
 

@@ -612,6 +612,20 @@ class SoakTest : public ::testing::Test {
     return out;
   }
 
+  // The processes of `before` and the orphans still alive after waiting up to `seconds` for them
+  // to go (a killed sandbox's processes take a moment to be reaped).
+  static std::vector<ProcInfo> LeftBehind(const std::vector<ProcInfo>& before, double seconds) {
+    std::vector<ProcInfo> left;
+    const auto t0 = Clock::now();
+    do {
+      left = Survivors(before);
+      for (const auto& p : Orphans()) left.push_back(p);
+      if (left.empty()) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    } while (Since(t0) < seconds);
+    return left;
+  }
+
   // Sessions of every kind open, a shell one with a background-free command run, one step of
   // `sleep_s` in flight on another thread, an idle keep-alive connection and a half-sent request;
   // then `sig` to the server (`group`: to its process group, as Ctrl-C in a terminal does).
@@ -683,14 +697,7 @@ class SoakTest : public ::testing::Test {
     EXPECT_NE(log.find("serve: stopped"), std::string::npos) << log;
     // Nothing of the server survives: not the processes seen before the signal, and nothing
     // re-parented to this process (the subreaper) since.
-    std::vector<ProcInfo> left;
-    const auto t1 = Clock::now();
-    do {
-      left = Survivors(before);
-      for (const auto& p : Orphans()) left.push_back(p);
-      if (left.empty()) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    } while (Since(t1) < 2);
+    const std::vector<ProcInfo> left = LeftBehind(before, 2);
     EXPECT_TRUE(left.empty()) << label << ": left behind: " << Describe(left);
   }
 };
@@ -865,14 +872,7 @@ TEST_F(SoakTest, SigintWithSessionsOpenAndNoConnection) {
   EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << *status << server.Log();
   EXPECT_LT(took, 2.0) << "stopping an idle server should take a moment, not seconds"
                        << server.Log();
-  std::vector<ProcInfo> left;
-  const auto t1 = Clock::now();
-  do {
-    left = Survivors(before);
-    for (const auto& p : Orphans()) left.push_back(p);
-    if (left.empty()) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  } while (Since(t1) < 2);
+  const std::vector<ProcInfo> left = LeftBehind(before, 2);
   EXPECT_TRUE(left.empty()) << "left behind: " << Describe(left);
 }
 
@@ -952,14 +952,7 @@ TEST_F(SoakTest, SecondSigintExitsAtOnce) {
   std::printf("[soak] second SIGINT: exited after %.2f s, wait status %#x\n", took, *status);
   EXPECT_TRUE(WIFSIGNALED(*status) && WTERMSIG(*status) == SIGINT) << *status << server.Log();
   EXPECT_LT(took, 2.0);
-  std::vector<ProcInfo> left;
-  const auto t1 = Clock::now();
-  do {
-    left = Survivors(before);
-    for (const auto& p : Orphans()) left.push_back(p);
-    if (left.empty()) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  } while (Since(t1) < 5);
+  const std::vector<ProcInfo> left = LeftBehind(before, 5);
   EXPECT_TRUE(left.empty()) << "left behind: " << Describe(left);
 }
 
