@@ -8,39 +8,35 @@
 #include <utility>
 // clang-format on
 #include <atomic>
-#include <boost/asio.hpp>
-#include <boost/beast.hpp>
+#include <boost/beast/http.hpp>
 #include <chrono>
-#include <condition_variable>
-#include <future>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "agent/openai_client.h"
 #include "envs/action_parser.h"
+#include "http/http_server.h"
 #include "scenarios/registry.h"
 
 namespace toolgym::agent {
 namespace {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-using tcp = asio::ip::tcp;
+namespace http = boost::beast::http;
 using nlohmann::json;
 
 constexpr auto kKeepAliveTimeout = std::chrono::seconds(120);
+constexpr auto kWriteTimeout = std::chrono::seconds(60);
 
 struct Reply {
   http::status status = http::status::ok;
   json body;
-  std::string allow;               // for 405
-  std::optional<std::string> sse;  // a text/event-stream body instead of `body`
+  std::string allow;  // for 405
+  // A text/event-stream body instead of `body`: its events ("data: ...\n\n"), one chunk each.
+  std::optional<std::vector<std::string>> sse;
 };
 
 // {"error": {"message", "type", "param", "code"}}, as OpenAI's API answers.
@@ -58,13 +54,6 @@ Reply Error(http::status status, const std::string& message, const std::string& 
 Reply BadRequest(const std::string& message, const std::string& param,
                  const std::string& code = "invalid_value") {
   return Error(http::status::bad_request, message, param, code);
-}
-
-bool IsLoopback(const std::string& host) {
-  if (host == "localhost") return true;
-  boost::system::error_code ec;
-  const auto addr = asio::ip::make_address(host, ec);
-  return !ec && addr.is_loopback();
 }
 
 std::int64_t CountWords(const std::string& s) {
@@ -355,238 +344,75 @@ class PolicyServer::Impl {
         model_(std::move(model)),
         needs_task_(needs_task),
         options_(std::move(options)),
-        acceptor_(io_) {}
+        http_(
+            {.host = options_.host,
+             .port = options_.port,
+             .max_body_bytes = options_.max_body_bytes,
+             .worker_threads = options_.worker_threads,
+             .read_timeout = kKeepAliveTimeout,
+             .write_timeout = kWriteTimeout},
+            [this](const toolgym::http::Request& req) { return Serve(req); },
+            [this](http::status status, const std::string& message) {
+              return Refusal(status, message);
+            }) {}
   ~Impl() { Stop(); }
 
   Status Start();
-  void Stop();
-  void Dispatch(std::shared_ptr<http::request<http::string_body>> req,
-                std::function<void(Reply)> done);
+  void Stop() { http_.Stop(); }
   Reply Handle(const http::request<http::string_body>& req);
   Reply Complete(const json& body);
-
-  void Track(std::weak_ptr<void> conn, tcp::socket* socket) { connections_[socket] = conn; }
-  void Untrack(tcp::socket* socket) { connections_.erase(socket); }
-  const PolicyServerOptions& options() const { return options_; }
 
   PolicyFactory factory_;
   std::string model_;
   bool needs_task_;
   PolicyServerOptions options_;
-  // Note: declared before io_, whose destructor destroys pending handlers and with them
-  // connections that untrack themselves.
-  std::map<tcp::socket*, std::weak_ptr<void>> connections_;
-  asio::io_context io_;
-  tcp::acceptor acceptor_;
-  std::thread io_thread_;
-  std::unique_ptr<asio::thread_pool> workers_;
-  // Keeps io_.run() going while no socket is open, so that Stop's posted work still runs.
-  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
-  int port_ = 0;
-  bool started_ = false;
-  std::atomic<bool> stopping_{false};
-  std::mutex stop_mu_;
-  bool stopped_ = false;
-  std::mutex inflight_mu_;
-  std::condition_variable inflight_cv_;
-  int inflight_ = 0;
   std::atomic<std::int64_t> requests_{0};
   std::atomic<std::int64_t> completions_{0};
+  // Note: last, so that it is destroyed (and stopped) first: its handlers use everything above.
+  toolgym::http::HttpServer http_;
 
  private:
-  void Accept();
+  // The handler of the HTTP layer (on a worker) and the wording of the layer's own answers.
+  toolgym::http::Answer Serve(const toolgym::http::Request& req) { return ToAnswer(Handle(req)); }
+  toolgym::http::Response Refusal(http::status status, const std::string& message) {
+    const char* code = status == http::status::payload_too_large     ? "payload_too_large"
+                       : status == http::status::service_unavailable ? "unavailable"
+                       : status == http::status::bad_request         ? ""
+                                                                     : "internal";
+    return ToAnswer(Error(status, message, "", code)).response;
+  }
+  // A Reply as the HTTP answer: JSON, or server-sent events streamed one event per chunk.
+  toolgym::http::Answer ToAnswer(Reply r);
 };
 
-namespace {
-
-// One keep-alive connection: read a request, hand it to the server, write the answer, repeat.
-class Connection : public std::enable_shared_from_this<Connection> {
- public:
-  Connection(tcp::socket socket, PolicyServer::Impl* server)
-      : stream_(std::move(socket)), server_(server) {}
-  ~Connection() { server_->Untrack(&stream_.socket()); }
-
-  void Start() {
-    server_->Track(weak_from_this(), &stream_.socket());
-    Read();
+toolgym::http::Answer PolicyServer::Impl::ToAnswer(Reply r) {
+  ++requests_;
+  toolgym::http::Response res{r.status, 11};
+  res.set(http::field::server, "toolgym-serve-policy");
+  res.set(http::field::cache_control, "no-store");
+  if (r.status == http::status::unauthorized) res.set(http::field::www_authenticate, "Bearer");
+  if (!r.allow.empty()) res.set(http::field::allow, r.allow);
+  if (r.sse) {
+    res.set(http::field::content_type, "text/event-stream");
+    auto events = std::make_shared<std::vector<std::string>>(std::move(*r.sse));
+    return {std::move(res),
+            [events, next = std::size_t{0}]() mutable -> std::optional<std::string> {
+              if (next == events->size()) return std::nullopt;
+              return std::move((*events)[next++]);
+            }};
   }
-  void Abort() {
-    beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-    stream_.socket().close(ec);
-  }
-
- private:
-  void Read() {
-    parser_.emplace();
-    parser_->body_limit(server_->options().max_body_bytes);
-    stream_.expires_after(kKeepAliveTimeout);
-    http::async_read(
-        stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnRead(ec); });
-  }
-
-  void OnRead(beast::error_code ec) {
-    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
-        ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
-        ec == asio::error::bad_descriptor || ec == asio::error::eof)
-      return Close();
-    if (ec == http::error::body_limit)
-      return Write(Error(http::status::payload_too_large,
-                         fmt::format("the request body is over the limit of {} bytes",
-                                     server_->options().max_body_bytes),
-                         "", "payload_too_large"),
-                   false);
-    if (ec)
-      return Write(Error(http::status::bad_request, "malformed HTTP request: " + ec.message()),
-                   false);
-    auto req = std::make_shared<http::request<http::string_body>>(parser_->release());
-    keep_alive_ = req->keep_alive();
-    version_ = req->version();
-    stream_.expires_never();
-    server_->Dispatch(req, [self = shared_from_this()](Reply r) {
-      self->Write(std::move(r), self->keep_alive_);
-    });
-  }
-
-  void Write(Reply r, bool keep_alive) {
-    ++server_->requests_;
-    response_ = {};
-    response_.result(r.status);
-    response_.version(version_);
-    response_.set(http::field::server, "toolgym-serve-policy");
-    response_.set(http::field::cache_control, "no-store");
-    if (r.status == http::status::unauthorized)
-      response_.set(http::field::www_authenticate, "Bearer");
-    if (!r.allow.empty()) response_.set(http::field::allow, r.allow);
-    if (r.sse) {
-      response_.set(http::field::content_type, "text/event-stream");
-      response_.body() = std::move(*r.sse);
-    } else {
-      response_.set(http::field::content_type, "application/json");
-      response_.body() = r.body.dump(-1, ' ', false, json::error_handler_t::replace);
-    }
-    response_.keep_alive(keep_alive);
-    response_.prepare_payload();
-    stream_.expires_after(std::chrono::seconds(60));
-    http::async_write(stream_, response_,
-                      [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
-                        if (ec || !keep_alive) return self->Close();
-                        self->Read();
-                      });
-  }
-
-  void Close() {
-    beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-  }
-
-  beast::tcp_stream stream_;
-  beast::flat_buffer buffer_;
-  std::optional<http::request_parser<http::string_body>> parser_;
-  http::response<http::string_body> response_;
-  PolicyServer::Impl* server_;
-  bool keep_alive_ = true;
-  unsigned version_ = 11;
-};
-
-}  // namespace
+  res.set(http::field::content_type, "application/json");
+  res.body() = r.body.dump(-1, ' ', false, json::error_handler_t::replace);
+  return res;
+}
 
 Status PolicyServer::Impl::Start() {
-  if (started_) return FailedPreconditionError("the policy server was already started");
-  if (!IsLoopback(options_.host) && options_.token.empty())
+  if (!toolgym::http::IsLoopback(options_.host) && options_.token.empty())
     return InvalidArgumentError(
         "binding to {} (not loopback) requires a token (--token): anyone who can reach the port "
         "could use the policy",
         options_.host);
-  if (options_.port < 0 || options_.port > 65535)
-    return InvalidArgumentError("port must be in 0..65535, got {}", options_.port);
-  if (options_.worker_threads < 1)
-    return InvalidArgumentError("worker_threads must be at least 1, got {}",
-                                options_.worker_threads);
-  if (options_.max_body_bytes < 64)
-    return InvalidArgumentError("max_body_bytes must be at least 64, got {}",
-                                options_.max_body_bytes);
-  boost::system::error_code ec;
-  const std::string host = options_.host == "localhost" ? "127.0.0.1" : options_.host;
-  const auto addr = asio::ip::make_address(host, ec);
-  if (ec) return InvalidArgumentError("host '{}' is not an IP address: {}", host, ec.message());
-  const tcp::endpoint endpoint(addr, static_cast<unsigned short>(options_.port));
-  acceptor_.open(endpoint.protocol(), ec);
-  if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) acceptor_.bind(endpoint, ec);
-  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) return UnavailableError("cannot listen on {}:{}: {}", host, options_.port, ec.message());
-  port_ = acceptor_.local_endpoint().port();
-  workers_ = std::make_unique<asio::thread_pool>(options_.worker_threads);
-  work_.emplace(io_.get_executor());
-  Accept();
-  started_ = true;
-  io_thread_ = std::thread([this] { io_.run(); });
-  return OkStatus();
-}
-
-void PolicyServer::Impl::Accept() {
-  acceptor_.async_accept([this](beast::error_code ec, tcp::socket socket) {
-    if (!ec && !stopping_) {
-      socket.set_option(tcp::no_delay(true), ec);
-      std::make_shared<Connection>(std::move(socket), this)->Start();
-    }
-    if (acceptor_.is_open() && !stopping_) Accept();
-  });
-}
-
-void PolicyServer::Impl::Stop() {
-  {
-    std::lock_guard<std::mutex> lock(stop_mu_);
-    if (stopped_ || !started_) {
-      stopped_ = true;
-      return;
-    }
-    stopped_ = true;
-  }
-  stopping_ = true;
-  asio::post(io_, [this] {
-    beast::error_code ec;
-    acceptor_.close(ec);
-  });
-  {
-    std::unique_lock<std::mutex> lock(inflight_mu_);
-    inflight_cv_.wait(lock, [this] { return inflight_ == 0; });
-  }
-  std::promise<void> closed;
-  asio::post(io_, [this, &closed] {
-    for (auto& [socket, weak] : connections_)
-      if (auto c = weak.lock()) static_cast<Connection*>(c.get())->Abort();
-    closed.set_value();
-  });
-  closed.get_future().wait_for(std::chrono::seconds(5));
-  io_.stop();
-  if (io_thread_.joinable()) io_thread_.join();
-  workers_->join();
-}
-
-void PolicyServer::Impl::Dispatch(std::shared_ptr<http::request<http::string_body>> req,
-                                  std::function<void(Reply)> done) {
-  {
-    std::lock_guard<std::mutex> lock(inflight_mu_);
-    if (stopping_) {
-      done(Error(http::status::service_unavailable, "the server is stopping", "", "unavailable"));
-      return;
-    }
-    ++inflight_;
-  }
-  asio::post(*workers_, [this, req, done = std::move(done)] {
-    Reply r;
-    try {
-      r = Handle(*req);
-    } catch (const std::exception& e) {
-      r = Error(http::status::internal_server_error, e.what(), "", "internal");
-    }
-    asio::post(io_, [done, r = std::move(r)]() mutable { done(std::move(r)); });
-    std::lock_guard<std::mutex> lock(inflight_mu_);
-    if (--inflight_ == 0) inflight_cv_.notify_all();
-  });
+  return http_.Start();
 }
 
 Reply PolicyServer::Impl::Handle(const http::request<http::string_body>& req) {
@@ -760,15 +586,15 @@ Reply PolicyServer::Impl::Complete(const json& body) {
             "",
             {}};
   }
-  // Server-sent events. The policy answers in one go, so the chunks are written at once: the
-  // role, the content, one chunk per tool call, the finish reason, then usage if asked for.
-  std::string sse;
+  // Server-sent events, each sent as one HTTP chunk as soon as the client took the one before:
+  // the role, the content, one chunk per tool call, the finish reason, then usage if asked for.
+  std::vector<std::string> sse;
   auto chunk = [&](json choices, json usage_value) {
     json c = {
         {"id", id},        {"object", "chat.completion.chunk"}, {"created", created},
         {"model", model_}, {"system_fingerprint", "toolgym"},   {"choices", std::move(choices)}};
     if (r.include_usage) c["usage"] = std::move(usage_value);
-    sse += "data: " + c.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n";
+    sse.push_back("data: " + c.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n");
   };
   auto delta = [&](json d, json finish) {
     return json::array({{{"index", 0},
@@ -787,7 +613,7 @@ Reply PolicyServer::Impl::Complete(const json& body) {
     }
   chunk(delta(json::object(), finish_reason), nullptr);
   if (r.include_usage) chunk(json::array(), usage);
-  sse += "data: [DONE]\n\n";
+  sse.push_back("data: [DONE]\n\n");
   Reply out;
   out.sse = std::move(sse);
   return out;
@@ -808,9 +634,9 @@ PolicyServer::PolicyServer(PolicyFactory factory, std::string model, bool needs_
 PolicyServer::~PolicyServer() { Stop(); }
 Status PolicyServer::Start() { return impl_->Start(); }
 void PolicyServer::Stop() { impl_->Stop(); }
-int PolicyServer::port() const { return impl_->port_; }
+int PolicyServer::port() const { return impl_->http_.port(); }
 std::string PolicyServer::address() const {
-  return fmt::format("http://{}:{}", impl_->options_.host, impl_->port_);
+  return fmt::format("http://{}:{}", impl_->options_.host, impl_->http_.port());
 }
 std::string PolicyServer::base_url() const { return address() + "/v1"; }
 const std::string& PolicyServer::model() const { return impl_->model_; }

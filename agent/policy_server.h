@@ -1,12 +1,13 @@
 // A toolgym policy behind the OpenAI chat-completions protocol (`toolgym serve-policy`), over
-// HTTP/1.1 keep-alive on Boost.Asio/Beast: any OpenAI client -- toolgym's own OpenAIPolicy, the
+// HTTP/1.1 keep-alive (http/http_server.h): any OpenAI client -- toolgym's own OpenAIPolicy, the
 // official SDKs -- can drive the expert, the random policy or a replay. docs/policies.md is the
 // user's guide.
 //
 //   GET  /v1/models                 {"object": "list", "data": [{"id": MODEL, ...}]}
 //   GET  /v1/models/{id}            the model, or 404
 //   POST /v1/chat/completions       a chat.completion; with "stream": true the same answer as
-//                                   server-sent `chat.completion.chunk` events ending with
+//                                   server-sent `chat.completion.chunk` events (one HTTP chunk
+//                                   each, chunked transfer encoding) ending with
 //                                   `data: [DONE]` (usage in a last chunk when
 //                                   stream_options.include_usage)
 //
@@ -26,8 +27,8 @@
 // missing or mistyped field: `param` names it, e.g. "messages[2].content"), 401 (token), 404
 // (unknown model or URL), 405, 413, 500. A bad request never stops the server.
 //
-// Threads: one I/O thread runs every socket; policies run on a pool of worker threads. All public
-// methods are thread-safe.
+// Threads: the HTTP layer (http/http_server.h) runs every socket on one I/O thread and the
+// policies on its pool of worker threads. All public methods are thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -70,9 +71,8 @@ class PolicyServer {
   const std::string& model() const;
   std::int64_t requests() const;  // HTTP requests answered so far
 
-  class Impl;
-
  private:
+  class Impl;
   std::unique_ptr<Impl> impl_;
 };
 

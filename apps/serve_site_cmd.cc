@@ -16,17 +16,21 @@
 // A malformed request gets 400 with a message and the server keeps serving. Port 0 picks a free
 // port; the address is printed on stdout ("Serving ... at http://127.0.0.1:PORT/").
 //
-// Boost.Beast on one thread: connections are handled one at a time in order of arrival (each
-// answered with Connection: close), so the session needs no locking; a connection that sends
-// nothing is dropped after a few seconds.
+// On the HTTP layer (http/http_server.h) with one worker thread: requests are handled one at a
+// time in order of arrival (each answered with Connection: close), so the session needs no
+// locking; a connection that sends nothing is dropped after a few seconds.
 #include <fmt/format.h>
 
 // clang-format off
 // Boost 1.74's asio/awaitable.hpp uses std::exchange without including <utility> (C++20).
 #include <utility>
 // clang-format on
-#include <boost/asio.hpp>
-#include <boost/beast.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/beast/http.hpp>
+#include <cctype>
+#include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -37,6 +41,7 @@
 
 #include "apps/commands.h"
 #include "envs/web_env.h"
+#include "http/http_server.h"
 #include "scenarios/registry.h"
 #include "scenarios/scenario.h"
 #include "web/site.h"
@@ -45,10 +50,10 @@ namespace toolgym::apps {
 namespace {
 
 namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-using tcp = asio::ip::tcp;
+namespace http = boost::beast::http;
 using nlohmann::json;
+using toolgym::http::Request;
+using toolgym::http::Response;
 
 constexpr std::size_t kMaxBodyBytes = 64 << 10;
 
@@ -139,53 +144,61 @@ std::optional<std::map<std::string, std::string>> ParseForm(const std::string& b
   return out;
 }
 
+// Every answer of serve-site: never cached.
+Response Reply(http::status status, const std::string& type, std::string body) {
+  Response res{status, 11};
+  res.set(http::field::server, "toolgym serve-site");
+  res.set(http::field::content_type, type);
+  res.set(http::field::cache_control, "no-store");
+  res.body() = std::move(body);
+  return res;
+}
+
 class Server {
  public:
   explicit Server(Site site) : site_(std::move(site)), browser_(site_.site) {}
 
-  http::response<http::string_body> Handle(const http::request<http::string_body>& req) {
+  Response Handle(const Request& req) {
     const std::string target(req.target());
     const std::string path = target.substr(0, target.find('?'));
     if (req.method() == http::verb::get || req.method() == http::verb::head) {
       if (path == "/") {
-        auto r =
-            Reply(req, http::status::ok, "text/html; charset=utf-8", browser_.RenderHtml(notice_));
+        auto r = Reply(http::status::ok, "text/html; charset=utf-8", browser_.RenderHtml(notice_));
         notice_.clear();
         return r;
       }
       if (path == "/text")
-        return Reply(req, http::status::ok, "text/plain; charset=utf-8", browser_.Render());
+        return Reply(http::status::ok, "text/plain; charset=utf-8", browser_.Render());
       if (path == "/state")
-        return Reply(req, http::status::ok, "application/json", browser_.Snapshot().dump(2));
-      return Reply(req, http::status::not_found, "text/plain; charset=utf-8",
+        return Reply(http::status::ok, "application/json", browser_.Snapshot().dump(2));
+      return Reply(http::status::not_found, "text/plain; charset=utf-8",
                    "not found: " + path.substr(0, 200) + "; pages are GET /, /text and /state\n");
     }
     if (req.method() != http::verb::post)
-      return Reply(req, http::status::method_not_allowed, "text/plain; charset=utf-8",
+      return Reply(http::status::method_not_allowed, "text/plain; charset=utf-8",
                    "only GET and POST are served\n");
     if (path == "/reset") {
       browser_ = web::Browser(site_.site);
       notice_ = "A new session started.";
-      return Redirect(req);
+      return Redirect();
     }
     if (path != "/act")
-      return Reply(req, http::status::not_found, "text/plain; charset=utf-8",
+      return Reply(http::status::not_found, "text/plain; charset=utf-8",
                    "not found: POST " + path.substr(0, 200) + "; actions go to POST /act\n");
     auto form = ParseForm(req.body());
-    if (!form) return BadRequest(req, "the form data is not valid URL encoding");
+    if (!form) return BadRequest("the form data is not valid URL encoding");
     auto field = [&](const char* k) -> const std::string* {
       auto it = form->find(k);
       return it == form->end() ? nullptr : &it->second;
     };
     const std::string* op = field("op");
-    if (op == nullptr)
-      return BadRequest(req, "missing op (one of click, type, select, back, scroll)");
+    if (op == nullptr) return BadRequest("missing op (one of click, type, select, back, scroll)");
     int id = 0;
     if (*op == "click" || *op == "type" || *op == "select") {
       const std::string* s = field("id");
       if (s == nullptr || s->empty() || s->size() > 9 ||
           s->find_first_not_of("0123456789") != std::string::npos)
-        return BadRequest(req, fmt::format("{} needs id, a positive integer", *op));
+        return BadRequest(fmt::format("{} needs id, a positive integer", *op));
       id = std::stoi(*s);
     }
     web::ActionResult r;
@@ -193,22 +206,21 @@ class Server {
       r = browser_.Click(id);
     } else if (*op == "type") {
       const std::string* text = field("text");
-      if (text == nullptr) return BadRequest(req, "type needs text");
+      if (text == nullptr) return BadRequest("type needs text");
       r = browser_.Type(id, *text);
     } else if (*op == "select") {
       const std::string* option = field("option");
-      if (option == nullptr) return BadRequest(req, "select needs option");
+      if (option == nullptr) return BadRequest("select needs option");
       r = browser_.Select(id, *option);
     } else if (*op == "back") {
       r = browser_.Back();
     } else if (*op == "scroll") {
       const std::string* d = field("direction");
-      if (d == nullptr) return BadRequest(req, "scroll needs direction (up or down)");
+      if (d == nullptr) return BadRequest("scroll needs direction (up or down)");
       r = browser_.Scroll(*d);
     } else {
-      return BadRequest(req, fmt::format("unknown op \"{}\"; expected click, type, select, back "
-                                         "or scroll",
-                                         op->substr(0, 50)));
+      return BadRequest(fmt::format(
+          "unknown op \"{}\"; expected click, type, select, back or scroll", op->substr(0, 50)));
     }
     notice_ = r.ok ? "" : "Error: " + r.error;
     if (r.ended)
@@ -216,29 +228,16 @@ class Server {
     std::fprintf(stderr, "serve-site: %s %s -> %s\n", op->c_str(),
                  id ? std::to_string(id).c_str() : "",
                  r.ok ? browser_.page().c_str() : r.error.c_str());
-    return Redirect(req);
+    return Redirect();
   }
 
  private:
-  static http::response<http::string_body> Reply(const http::request<http::string_body>& req,
-                                                 http::status status, const std::string& type,
-                                                 std::string body) {
-    http::response<http::string_body> res{status, req.version()};
-    res.set(http::field::server, "toolgym serve-site");
-    res.set(http::field::content_type, type);
-    res.set(http::field::cache_control, "no-store");
-    res.keep_alive(false);
-    res.body() = req.method() == http::verb::head ? std::string() : std::move(body);
-    res.prepare_payload();
-    return res;
-  }
-  static http::response<http::string_body> BadRequest(const http::request<http::string_body>& req,
-                                                      const std::string& why) {
-    return Reply(req, http::status::bad_request, "text/plain; charset=utf-8",
+  static Response BadRequest(const std::string& why) {
+    return Reply(http::status::bad_request, "text/plain; charset=utf-8",
                  "bad request: " + why + "\n");
   }
-  static http::response<http::string_body> Redirect(const http::request<http::string_body>& req) {
-    auto res = Reply(req, http::status::see_other, "text/plain; charset=utf-8", "see /\n");
+  static Response Redirect() {
+    auto res = Reply(http::status::see_other, "text/plain; charset=utf-8", "see /\n");
     res.set(http::field::location, "/");
     return res;
   }
@@ -247,62 +246,6 @@ class Server {
   web::Browser browser_;
   std::string notice_;  // shown once on the next GET /
 };
-
-// One connection: read a request (with a deadline), answer it, close.
-class Connection : public std::enable_shared_from_this<Connection> {
- public:
-  Connection(tcp::socket socket, Server* server) : stream_(std::move(socket)), server_(server) {}
-
-  void Start() {
-    parser_.emplace();
-    parser_->body_limit(kMaxBodyBytes);
-    stream_.expires_after(std::chrono::seconds(5));
-    http::async_read(
-        stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnRead(ec); });
-  }
-
- private:
-  void OnRead(beast::error_code ec) {
-    if (ec == http::error::end_of_stream || ec == beast::error::timeout) return Close();
-    if (ec) {
-      // Malformed HTTP, a body over the limit: answer 400 and close.
-      http::response<http::string_body> res{http::status::bad_request, 11};
-      res.set(http::field::content_type, "text/plain; charset=utf-8");
-      res.body() = "bad request: " + ec.message() + "\n";
-      res.keep_alive(false);
-      res.prepare_payload();
-      Send(std::move(res));
-      return Write();
-    }
-    Send(server_->Handle(parser_->get()));
-    Write();
-  }
-  void Send(http::response<http::string_body> res) { response_ = std::move(res); }
-  void Write() {
-    stream_.expires_after(std::chrono::seconds(5));
-    http::async_write(
-        stream_, response_,
-        [self = shared_from_this()](beast::error_code, std::size_t) { self->Close(); });
-  }
-  void Close() {
-    beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-  }
-
-  beast::tcp_stream stream_;
-  beast::flat_buffer buffer_;
-  std::optional<http::request_parser<http::string_body>> parser_;
-  http::response<http::string_body> response_;
-  Server* server_;
-};
-
-void Accept(tcp::acceptor& acceptor, Server& server) {
-  acceptor.async_accept([&](beast::error_code ec, tcp::socket socket) {
-    if (!ec) std::make_shared<Connection>(std::move(socket), &server)->Start();
-    if (acceptor.is_open()) Accept(acceptor, server);
-  });
-}
 
 int Serve(const std::string& scenario, std::uint64_t seed, const std::string& site_file, int port) {
   if (scenario.empty() == site_file.empty()) {
@@ -315,31 +258,34 @@ int Serve(const std::string& scenario, std::uint64_t seed, const std::string& si
     return 1;
   }
   Server server(*site);
+  toolgym::http::HttpServerOptions options;
+  options.host = "127.0.0.1";
+  options.port = port;
+  options.max_body_bytes = kMaxBodyBytes;
+  options.worker_threads = 1;  // one request at a time: the session is not locked
+  options.read_timeout = std::chrono::seconds(5);
+  options.write_timeout = std::chrono::seconds(5);
+  options.keep_alive = false;
+  toolgym::http::HttpServer http_server(
+      options, [&server](const Request& req) { return server.Handle(req); },
+      [](http::status status, const std::string& message) {
+        std::string reason(http::obsolete_reason(status));
+        for (char& c : reason) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        return Reply(status, "text/plain; charset=utf-8", reason + ": " + message + "\n");
+      });
+  // Installed before Start(), so that a signal from then on stops the server.
   asio::io_context io;
-  tcp::acceptor acceptor(io);
-  beast::error_code ec;
-  const tcp::endpoint endpoint(asio::ip::make_address("127.0.0.1"),
-                               static_cast<unsigned short>(port));
-  acceptor.open(endpoint.protocol(), ec);
-  if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) acceptor.bind(endpoint, ec);
-  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    std::fprintf(stderr, "serve-site: cannot listen on 127.0.0.1:%d: %s\n", port,
-                 ec.message().c_str());
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([](const boost::system::error_code&, int) {});
+  if (Status s = http_server.Start(); !s.ok()) {
+    std::fprintf(stderr, "serve-site: %s\n", s.message().c_str());
     return 1;
   }
-  const unsigned short bound = acceptor.local_endpoint().port();
-  std::printf("Serving \"%s\" (%s) at http://127.0.0.1:%u/ ; Ctrl-C stops\n",
-              site->site->title().c_str(), site->origin.c_str(), bound);
+  std::printf("Serving \"%s\" (%s) at http://127.0.0.1:%d/ ; Ctrl-C stops\n",
+              site->site->title().c_str(), site->origin.c_str(), http_server.port());
   std::fflush(stdout);
-  asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](beast::error_code, int) {
-    acceptor.close();
-    io.stop();
-  });
-  Accept(acceptor, server);
-  io.run();
+  io.run();  // until SIGINT or SIGTERM
+  http_server.Stop();
   return 0;
 }
 

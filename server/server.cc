@@ -9,8 +9,7 @@
 // clang-format on
 #include <algorithm>
 #include <atomic>
-#include <boost/asio.hpp>
-#include <boost/beast.hpp>
+#include <boost/beast/http.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <future>
@@ -26,21 +25,20 @@
 #include <vector>
 
 #include "envs/env.h"
+#include "http/http_server.h"
 #include "scenarios/registry.h"
 #include "server/openapi_json.h"  // generated from docs/openapi.json (server/CMakeLists.txt)
 
 namespace toolgym::server {
 namespace {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-using tcp = asio::ip::tcp;
+namespace http = boost::beast::http;
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 constexpr int kMaxBatchSteps = 1024;
 constexpr auto kKeepAliveTimeout = std::chrono::seconds(60);
+constexpr auto kWriteTimeout = std::chrono::seconds(30);
 
 // An answer: HTTP status and JSON body.
 struct Reply {
@@ -170,41 +168,34 @@ std::optional<Reply> ParseBody(const std::string& body, json* out) {
   return std::nullopt;
 }
 
-bool IsLoopback(const std::string& host) {
-  if (host == "localhost") return true;
-  boost::system::error_code ec;
-  const auto addr = asio::ip::make_address(host, ec);
-  return !ec && addr.is_loopback();
-}
-
 }  // namespace
 
 class Server::Impl {
  public:
-  explicit Impl(ServerOptions options) : options_(std::move(options)), acceptor_(io_) {}
+  explicit Impl(ServerOptions options)
+      : options_(std::move(options)),
+        http_(
+            {.host = options_.host,
+             .port = options_.port,
+             .max_body_bytes = options_.max_body_bytes,
+             .worker_threads = options_.worker_threads,
+             .read_timeout = kKeepAliveTimeout,
+             .write_timeout = kWriteTimeout},
+            [this](const toolgym::http::Request& req) { return Serve(req); },
+            [this](http::status status, const std::string& message) {
+              return Refusal(status, message);
+            }) {}
 
   ~Impl() { Stop(); }
 
   Status Start();
   void Stop();
-  int port() const { return port_; }
+  int port() const { return http_.port(); }
   int num_sessions() const {
     std::lock_guard<std::mutex> lock(mu_);
     return static_cast<int>(sessions_.size());
   }
   const ServerOptions& options() const { return options_; }
-
-  // Called on the I/O thread for each complete request; `done` is called on the I/O thread with
-  // the answer, after the work ran on a worker.
-  void Dispatch(std::shared_ptr<http::request<http::string_body>> req,
-                std::function<void(Reply)> done);
-  void CountRequest() { ++requests_; }
-  void CountError(const std::string& code) {
-    std::lock_guard<std::mutex> lock(metrics_mu_);
-    ++errors_[code];
-  }
-  asio::io_context& io() { return io_; }
-  void Track(std::weak_ptr<void> conn, tcp::socket* socket);
 
  private:
   struct Session {
@@ -216,6 +207,16 @@ class Server::Impl {
     void Touch() { last_used_ns = Clock::now().time_since_epoch().count(); }
   };
   using SessionPtr = std::shared_ptr<Session>;
+
+  // The handler of the HTTP layer (on a worker) and the wording of the layer's own answers.
+  toolgym::http::Answer Serve(const toolgym::http::Request& req) { return ToResponse(Handle(req)); }
+  toolgym::http::Response Refusal(http::status status, const std::string& message);
+  // A Reply as the HTTP response; counts the error if it is one.
+  toolgym::http::Response ToResponse(const Reply& r);
+  void CountError(const std::string& code) {
+    std::lock_guard<std::mutex> lock(metrics_mu_);
+    ++errors_[code];
+  }
 
   Reply Handle(const http::request<http::string_body>& req);
   Reply Health();
@@ -237,217 +238,89 @@ class Server::Impl {
   void ReleaseSlot() { --reserved_; }
   std::string AddSession(std::string scenario, std::unique_ptr<envs::Env> env);
   std::string NewId();
-  void ScheduleReap();
+  // The reaper thread: closes idle sessions every quarter of the idle timeout (at most every
+  // second) until Stop().
+  void ReapLoop();
   void Reap();
 
   ServerOptions options_;
-  // Open connections (I/O thread only), closed by Stop(). Note: declared before io_, whose
-  // destructor destroys pending handlers and with them connections that untrack themselves.
-  std::map<tcp::socket*, std::weak_ptr<void>> connections_;
-  asio::io_context io_;
-  // Keeps io_.run() going while it has nothing to wait on (between the acceptor's close and the
-  // last answers' writes in Stop()); Stop() ends it with io_.stop().
-  asio::executor_work_guard<asio::io_context::executor_type> work_{io_.get_executor()};
-  tcp::acceptor acceptor_;
-  std::thread io_thread_;
-  std::unique_ptr<asio::thread_pool> workers_;
-  std::unique_ptr<asio::steady_timer> reap_timer_;
-  int port_ = 0;
-  bool started_ = false;
-  std::atomic<bool> stopping_{false};
   std::mutex stop_mu_;
   bool stopped_ = false;
 
-  // Env work in flight, for Stop() to wait on.
-  std::mutex inflight_mu_;
-  std::condition_variable inflight_cv_;
-  int inflight_ = 0;
+  std::thread reaper_;
+  std::mutex reap_mu_;
+  std::condition_variable reap_cv_;
+  bool reap_stop_ = false;  // guarded by reap_mu_
 
   mutable std::mutex mu_;  // sessions_, rng_
   std::map<std::string, SessionPtr> sessions_;
   std::atomic<int> reserved_{0};  // sessions_ plus creations in progress
   std::mt19937_64 rng_{std::random_device{}()};
 
-  std::atomic<std::int64_t> requests_{0}, steps_{0}, sessions_created_{0}, sessions_closed_{0},
+  std::atomic<std::int64_t> steps_{0}, sessions_created_{0}, sessions_closed_{0},
       sessions_expired_{0};
   std::mutex metrics_mu_;
   std::map<std::string, std::int64_t> errors_;
 
-  friend class Connection;
-  friend class Server;
-  void Untrack(tcp::socket* socket) { connections_.erase(socket); }
-  void Accept();
+  // Note: last, so that it is destroyed (and stopped) first: its handlers use everything above.
+  toolgym::http::HttpServer http_;
 };
 
-// One keep-alive connection: read a request, hand it to the server, write the answer, repeat.
-class Connection : public std::enable_shared_from_this<Connection> {
- public:
-  Connection(tcp::socket socket, Server::Impl* server)
-      : stream_(std::move(socket)), server_(server) {}
-  ~Connection() { server_->Untrack(&stream_.socket()); }
+toolgym::http::Response Server::Impl::ToResponse(const Reply& r) {
+  const int status = static_cast<int>(r.status);
+  if (status >= 400 && r.body.contains("error"))
+    CountError(r.body["error"].value("code", "internal"));
+  toolgym::http::Response res{r.status, 11};
+  res.set(http::field::server, "toolgym");
+  res.set(http::field::content_type, "application/json");
+  res.set(http::field::cache_control, "no-store");
+  if (status == 401) res.set(http::field::www_authenticate, "Bearer");
+  if (!r.allow.empty()) res.set(http::field::allow, r.allow);
+  res.body() =
+      r.raw ? std::string(*r.raw) : r.body.dump(-1, ' ', false, json::error_handler_t::replace);
+  return res;
+}
 
-  void Start() {
-    server_->Track(weak_from_this(), &stream_.socket());
-    Read();
+toolgym::http::Response Server::Impl::Refusal(http::status status, const std::string& message) {
+  const char* code = "internal";
+  switch (status) {
+    case http::status::bad_request:
+      code = "bad_request";
+      break;
+    case http::status::payload_too_large:
+      code = "payload_too_large";
+      break;
+    case http::status::service_unavailable:
+      code = "unavailable";
+      break;
+    default:
+      break;
   }
-  bool writing() const { return writing_; }
-  // Stop(): a connection writing an answer finishes writing it and then closes; any other
-  // (waiting for a request, or for env work that Stop() has already waited out) closes now.
-  void Abort() {
-    stopping_ = true;
-    if (writing_) return;  // the write's handler calls Abort() again
-    beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-    stream_.socket().close(ec);
-  }
-
- private:
-  void Read() {
-    parser_.emplace();
-    parser_->body_limit(server_->options().max_body_bytes);
-    stream_.expires_after(kKeepAliveTimeout);
-    http::async_read(
-        stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnRead(ec); });
-  }
-
-  void OnRead(beast::error_code ec) {
-    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
-        ec == asio::error::operation_aborted || ec == asio::error::connection_reset ||
-        ec == asio::error::bad_descriptor || ec == asio::error::eof)
-      return Close();
-    server_->CountRequest();
-    if (ec == http::error::body_limit) {
-      return Write(Error(http::status::payload_too_large, "payload_too_large",
-                         fmt::format("the request body is over the limit of {} bytes",
-                                     server_->options().max_body_bytes)),
-                   false);
-    }
-    if (ec) {
-      return Write(Error(http::status::bad_request, "bad_request",
-                         "malformed HTTP request: " + ec.message()),
-                   false);
-    }
-    auto req = std::make_shared<http::request<http::string_body>>(parser_->release());
-    keep_alive_ = req->keep_alive();
-    version_ = req->version();
-    head_ = req->method() == http::verb::head;
-    stream_.expires_never();
-    server_->Dispatch(req, [self = shared_from_this()](Reply r) {
-      self->Write(std::move(r), self->keep_alive_);
-    });
-  }
-
-  void Write(Reply r, bool keep_alive) {
-    const int status = static_cast<int>(r.status);
-    if (status >= 400 && r.body.contains("error"))
-      server_->CountError(r.body["error"].value("code", "internal"));
-    response_ = {};
-    response_.result(r.status);
-    response_.version(version_);
-    response_.set(http::field::server, "toolgym");
-    response_.set(http::field::content_type, "application/json");
-    response_.set(http::field::cache_control, "no-store");
-    if (status == 401) response_.set(http::field::www_authenticate, "Bearer");
-    if (!r.allow.empty()) response_.set(http::field::allow, r.allow);
-    response_.keep_alive(keep_alive);
-    std::string body =
-        r.raw ? std::string(*r.raw) : r.body.dump(-1, ' ', false, json::error_handler_t::replace);
-    if (head_) {
-      // HEAD: the headers GET would get, Content-Length included, and no body.
-      response_.content_length(body.size());
-    } else {
-      response_.body() = std::move(body);
-      response_.prepare_payload();
-    }
-    stream_.expires_after(std::chrono::seconds(30));
-    writing_ = true;
-    http::async_write(stream_, response_,
-                      [self = shared_from_this(), keep_alive](beast::error_code ec, std::size_t) {
-                        self->writing_ = false;
-                        if (self->stopping_) {
-                          self->Abort();
-                          return;
-                        }
-                        if (ec || !keep_alive) return self->Close();
-                        self->Read();
-                      });
-  }
-
-  void Close() {
-    beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-  }
-
-  beast::tcp_stream stream_;
-  beast::flat_buffer buffer_;
-  std::optional<http::request_parser<http::string_body>> parser_;
-  http::response<http::string_body> response_;
-  Server::Impl* server_;
-  bool keep_alive_ = true;
-  unsigned version_ = 11;
-  bool head_ = false;
-  bool writing_ = false;   // an answer is being written (I/O thread only, as is stopping_)
-  bool stopping_ = false;  // Abort() was called
-};
-
-void Server::Impl::Track(std::weak_ptr<void> conn, tcp::socket* socket) {
-  connections_[socket] = std::move(conn);
+  return ToResponse(Error(status, code, message));
 }
 
 Status Server::Impl::Start() {
-  if (started_) return FailedPreconditionError("the server was already started");
-  if (!IsLoopback(options_.host) && options_.token.empty())
+  if (!toolgym::http::IsLoopback(options_.host) && options_.token.empty())
     return InvalidArgumentError(
         "binding to {} (not loopback) requires a token: anyone who can reach the port could run "
         "commands in the sandboxes",
         options_.host);
-  if (options_.port < 0 || options_.port > 65535)
-    return InvalidArgumentError("port must be in 0..65535, got {}", options_.port);
   if (options_.max_sessions < 1)
     return InvalidArgumentError("max_sessions must be at least 1, got {}", options_.max_sessions);
-  if (options_.worker_threads < 1)
-    return InvalidArgumentError("worker_threads must be at least 1, got {}",
-                                options_.worker_threads);
-  if (options_.max_body_bytes < 64)
-    return InvalidArgumentError("max_body_bytes must be at least 64, got {}",
-                                options_.max_body_bytes);
-  boost::system::error_code ec;
-  const std::string host = options_.host == "localhost" ? "127.0.0.1" : options_.host;
-  const auto addr = asio::ip::make_address(host, ec);
-  if (ec) return InvalidArgumentError("host '{}' is not an IP address: {}", host, ec.message());
-  const tcp::endpoint endpoint(addr, static_cast<unsigned short>(options_.port));
-  acceptor_.open(endpoint.protocol(), ec);
-  if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) acceptor_.bind(endpoint, ec);
-  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) return UnavailableError("cannot listen on {}:{}: {}", host, options_.port, ec.message());
-  port_ = acceptor_.local_endpoint().port();
-  workers_ = std::make_unique<asio::thread_pool>(options_.worker_threads);
-  reap_timer_ = std::make_unique<asio::steady_timer>(io_);
-  Accept();
-  ScheduleReap();
-  started_ = true;
-  io_thread_ = std::thread([this] { io_.run(); });
+  TG_RETURN_IF_ERROR(http_.Start());
+  if (options_.idle_timeout_s > 0) reaper_ = std::thread([this] { ReapLoop(); });
   return OkStatus();
 }
 
-void Server::Impl::Accept() {
-  acceptor_.async_accept([this](beast::error_code ec, tcp::socket socket) {
-    if (!ec && !stopping_) std::make_shared<Connection>(std::move(socket), this)->Start();
-    if (acceptor_.is_open() && !stopping_) Accept();
-  });
-}
-
-void Server::Impl::ScheduleReap() {
-  if (options_.idle_timeout_s <= 0) return;
+void Server::Impl::ReapLoop() {
   const double every = std::clamp(options_.idle_timeout_s / 4, 0.01, 1.0);
-  reap_timer_->expires_after(std::chrono::microseconds(static_cast<std::int64_t>(every * 1e6)));
-  reap_timer_->async_wait([this](beast::error_code ec) {
-    if (ec || stopping_) return;
+  const auto period = std::chrono::microseconds(static_cast<std::int64_t>(every * 1e6));
+  std::unique_lock<std::mutex> lock(reap_mu_);
+  while (!reap_cv_.wait_for(lock, period, [this] { return reap_stop_; })) {
+    lock.unlock();
     Reap();
-    ScheduleReap();
-  });
+    lock.lock();
+  }
 }
 
 void Server::Impl::Reap() {
@@ -472,53 +345,24 @@ void Server::Impl::Reap() {
   if (expired.empty()) return;
   sessions_expired_ += static_cast<std::int64_t>(expired.size());
   for (const auto& s : expired) spdlog::info("serve: session {} idle, closed", s->id);
-  // Destroying an env stops its sandbox: worker work, not I/O work.
-  asio::post(*workers_, [expired = std::move(expired)]() mutable { expired.clear(); });
+  expired.clear();  // destroys the envs and their sandboxes, here on the reaper thread
 }
 
 void Server::Impl::Stop() {
   {
     std::lock_guard<std::mutex> lock(stop_mu_);
-    if (stopped_ || !started_) {
-      stopped_ = true;
-      return;
-    }
+    if (stopped_) return;
     stopped_ = true;
   }
-  stopping_ = true;
-  asio::post(io_, [this] {
-    beast::error_code ec;
-    acceptor_.close(ec);
-    reap_timer_->cancel();
-  });
   {
-    std::unique_lock<std::mutex> lock(inflight_mu_);
-    inflight_cv_.wait(lock, [this] { return inflight_ == 0; });
+    std::lock_guard<std::mutex> lock(reap_mu_);
+    reap_stop_ = true;
   }
-  // Answers of the last requests are written; then every connection is closed.
-  std::promise<void> closed;
-  asio::post(io_, [this, &closed] {
-    for (auto& [socket, weak] : connections_)
-      if (auto c = weak.lock()) static_cast<Connection*>(c.get())->Abort();
-    closed.set_value();
-  });
-  closed.get_future().wait_for(std::chrono::seconds(5));
-  // Answers being written finish (each connection closes itself after its write), for at most
-  // a second; then the I/O thread stops.
-  for (int i = 0; i < 100; ++i) {
-    std::promise<bool> idle;
-    asio::post(io_, [this, &idle] {
-      bool any = false;
-      for (auto& [socket, weak] : connections_)
-        if (auto c = weak.lock()) any = any || static_cast<Connection*>(c.get())->writing();
-      idle.set_value(!any);
-    });
-    if (idle.get_future().get()) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  io_.stop();
-  if (io_thread_.joinable()) io_thread_.join();
-  workers_->join();
+  reap_cv_.notify_all();
+  if (reaper_.joinable()) reaper_.join();
+  // In-flight env work finishes and is answered (new requests meanwhile get 503), then every
+  // connection closes.
+  http_.Stop();
   std::map<std::string, SessionPtr> sessions;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -527,29 +371,6 @@ void Server::Impl::Stop() {
   sessions_closed_ += static_cast<std::int64_t>(sessions.size());
   sessions.clear();  // destroys every env and its sandbox
   reserved_ = 0;
-}
-
-void Server::Impl::Dispatch(std::shared_ptr<http::request<http::string_body>> req,
-                            std::function<void(Reply)> done) {
-  {
-    std::lock_guard<std::mutex> lock(inflight_mu_);
-    if (stopping_) {
-      done(Error(http::status::service_unavailable, "unavailable", "the server is stopping"));
-      return;
-    }
-    ++inflight_;
-  }
-  asio::post(*workers_, [this, req, done = std::move(done)] {
-    Reply r;
-    try {
-      r = Handle(*req);
-    } catch (const std::exception& e) {
-      r = Error(http::status::internal_server_error, "internal", e.what());
-    }
-    asio::post(io_, [done, r = std::move(r)]() mutable { done(std::move(r)); });
-    std::lock_guard<std::mutex> lock(inflight_mu_);
-    if (--inflight_ == 0) inflight_cv_.notify_all();
-  });
 }
 
 Reply Server::Impl::Handle(const http::request<http::string_body>& req) {
@@ -646,7 +467,7 @@ Reply Server::Impl::Metrics() {
            {"sessions_closed", sessions_closed_.load()},
            {"sessions_expired", sessions_expired_.load()},
            {"max_sessions", options_.max_sessions},
-           {"requests", requests_.load()},
+           {"requests", http_.requests()},
            {"steps", steps_.load()},
            {"errors", errors}}};
 }

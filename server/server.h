@@ -28,9 +28,10 @@
 // session is busy with another request -- requests are not queued -- or its episode has ended),
 // payload_too_large 413, too_many_sessions 429, internal 500, unavailable 503 (stopping).
 //
-// Threads: one I/O thread runs every socket; env work (make, reset, step, fork, destroy) runs on
-// a pool of worker threads, never on the I/O thread, one operation at a time per session. All
-// public methods are thread-safe.
+// Threads: the HTTP layer (http/http_server.h) runs every socket on one I/O thread; env work
+// (make, reset, step, fork, destroy) runs on its pool of worker threads, never on the I/O thread,
+// one operation at a time per session; idle sessions are closed on a reaper thread. All public
+// methods are thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -70,9 +71,8 @@ class Server {
   // Sessions open now.
   int num_sessions() const;
 
-  class Impl;  // opaque; public only so that the .cc's connection class can name it
-
  private:
+  class Impl;
   std::unique_ptr<Impl> impl_;
 };
 
