@@ -7,6 +7,7 @@
 #include <thread>
 #include <utility>
 
+#include "common/hash.h"
 #include "envs/registry.h"
 
 namespace toolgym::envs {
@@ -14,13 +15,6 @@ namespace toolgym::envs {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::uint64_t SplitMix64(std::uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
 
 EnvPoolResult ErrorResult(int env_id, bool is_reset, std::uint64_t episode, Status status) {
   EnvPoolResult r;

@@ -7,22 +7,6 @@
 
 namespace toolgym::scenarios {
 
-std::uint64_t Fnv1a64(std::string_view s) {
-  std::uint64_t h = 0xcbf29ce484222325ull;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 0x100000001b3ull;
-  }
-  return h;
-}
-
-std::uint64_t SplitMix64(std::uint64_t x) {
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
-
 // Each string is hashed on its own and folded in through splitmix64, so ("ab", "c") and
 // ("a", "bc") give different streams.
 Rng Rng::ForTask(std::string_view scenario_id, std::string_view version, std::uint64_t seed,

@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/hash.h"
+
 namespace toolgym::scenarios {
 
 class Rng {
@@ -41,7 +43,8 @@ class Rng {
   std::mt19937_64 engine_;
 };
 
-std::uint64_t Fnv1a64(std::string_view s);
-std::uint64_t SplitMix64(std::uint64_t x);
+// common/hash.h's functions, under the names generators have always used.
+constexpr std::uint64_t Fnv1a64(std::string_view s) { return Fnv1a(s); }
+using ::toolgym::SplitMix64;
 
 }  // namespace toolgym::scenarios
