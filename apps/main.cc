@@ -4,9 +4,11 @@
 #include <exception>
 
 #include "apps/commands.h"
+#include "common/version.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"toolgym: environments for training and evaluating tool-using agents"};
+  app.set_version_flag("--version", std::string("toolgym ") + toolgym::kVersion);
   app.require_subcommand(1);
   toolgym::apps::AddSandboxCommands(app);
   toolgym::apps::AddDemoCommand(app);

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "common/version.h"
 #include "envs/env.h"
 #include "envs/env_pool.h"
 #include "envs/info.h"
@@ -493,6 +494,7 @@ PYBIND11_MODULE(_toolgym, m) {
   using toolgym::python::PyEnv;
   using toolgym::python::PyEnvPool;
   m.doc() = "toolgym's C++ envs and pool (import the `toolgym` package, not this module)";
+  m.attr("__version__") = toolgym::kVersion;
 
   m.def("make", &toolgym::python::Make, py::arg("scenario_id"),
         "make(scenario_id, **options) -> Env. options: action_format, max_turns, "

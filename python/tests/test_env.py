@@ -17,6 +17,13 @@ def test_list_scenarios_has_every_shipped_family():
     assert len(ids) >= 33
 
 
+def test_version_is_the_projects():
+    import pathlib
+    import re
+    cmake = (pathlib.Path(__file__).resolve().parents[2] / "CMakeLists.txt").read_text()
+    assert toolgym.__version__ == re.search(r"project\(toolgym VERSION ([0-9.]+)", cmake).group(1)
+
+
 def test_reset_returns_text_and_info(shell_env):
     obs, info = shell_env.reset(seed=7)
     assert isinstance(obs, str) and obs

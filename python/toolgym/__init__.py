@@ -35,6 +35,7 @@ except ImportError:  # a build tree: PYTHONPATH=<build>/python:<source>/python
 Env = _toolgym.Env
 EnvPool = _toolgym.EnvPool
 list_scenarios = _toolgym.list_scenarios
+__version__ = _toolgym.__version__  # the C++ project's version (CMakeLists.txt)
 
 __all__ = ["Env", "EnvPool", "list_scenarios", "make", "gym_id", "scenario_id"]
 
