@@ -16,6 +16,9 @@
 #include <thread>
 #include <tuple>
 
+#include "agent/strategies.h"
+#include "common/hash.h"
+
 namespace toolgym::agent {
 
 using nlohmann::json;
@@ -29,19 +32,6 @@ constexpr const char* kTrajectoriesFile = "trajectories.jsonl";
 constexpr const char* kExpertCallsFile = "expert_calls.json";
 constexpr const char* kSummaryFile = "summary.json";
 constexpr const char* kReportFile = "report.md";
-
-std::uint64_t SplitMix64(std::uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
-
-std::uint64_t Fnv1a(const std::string& s) {
-  std::uint64_t h = 0xcbf29ce484222325ull;
-  for (unsigned char c : s) h = (h ^ c) * 0x100000001b3ull;
-  return h;
-}
 
 std::string UtcNow() {
   const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
@@ -210,9 +200,20 @@ std::optional<std::int64_t> TokensOf(const EpisodeCompute& c) {
 
 // The manifest fields a resume must match (everything but the start time).
 const std::vector<std::string>& ManifestKeys() {
-  static const std::vector<std::string> kKeys = {
-      "schema",   "policy",  "strategy", "scenarios", "scenario_versions", "split",
-      "episodes", "samples", "seed",     "max_steps", "env_options",       "toolgym_version"};
+  static const std::vector<std::string> kKeys = {"schema",
+                                                 "policy",
+                                                 "policy_options",
+                                                 "strategy",
+                                                 "strategy_params",
+                                                 "scenarios",
+                                                 "scenario_versions",
+                                                 "split",
+                                                 "episodes",
+                                                 "samples",
+                                                 "seed",
+                                                 "max_steps",
+                                                 "env_options",
+                                                 "toolgym_version"};
   return kKeys;
 }
 
@@ -408,7 +409,8 @@ struct Plan {
   json manifest;
 };
 
-StatusOr<Plan> MakePlan(const EvalOptions& o, const scenarios::ScenarioRegistry& registry) {
+StatusOr<Plan> MakePlan(const EvalOptions& o, const scenarios::ScenarioRegistry& registry,
+                        const StrategySpec& strategy) {
   TG_ASSIGN_OR_RETURN(std::vector<std::string> ids, ExpandScenarios(registry, o.scenarios));
   Plan plan;
   json versions = json::object();
@@ -425,7 +427,9 @@ StatusOr<Plan> MakePlan(const EvalOptions& o, const scenarios::ScenarioRegistry&
   }
   plan.manifest = {{"schema", kEvalManifestSchema},
                    {"policy", o.policy_spec},
-                   {"strategy", o.strategy},
+                   {"policy_options", o.policy_options},
+                   {"strategy", strategy.canonical},
+                   {"strategy_params", strategy.params},
                    {"scenarios", ids},
                    {"scenario_versions", versions},
                    {"split", o.split},
@@ -611,7 +615,15 @@ StatusOr<EvalResult> RunEval(const EvalOptions& o) {
   const scenarios::ScenarioRegistry& registry =
       o.registry != nullptr ? *o.registry : scenarios::ScenarioRegistry::Default();
   TG_RETURN_IF_ERROR(ValidateOptions(o));
-  TG_ASSIGN_OR_RETURN(Plan plan_info, MakePlan(o, registry));
+  // The strategy: parsed from its spec, unless the caller brings its own runner (then the name
+  // is only recorded).
+  StrategySpec strategy;
+  if (o.runner) {
+    strategy.name = strategy.canonical = o.strategy;
+  } else {
+    TG_ASSIGN_OR_RETURN(strategy, ParseStrategy(o.strategy));
+  }
+  TG_ASSIGN_OR_RETURN(Plan plan_info, MakePlan(o, registry, strategy));
   const std::vector<EpisodeKey>& plan = plan_info.episodes;
   const auto& scenario_of = plan_info.scenario_of;
   json manifest = std::move(plan_info.manifest);
@@ -669,7 +681,7 @@ StatusOr<EvalResult> RunEval(const EvalOptions& o) {
 
   // The expert's tool calls per instance: from the run itself when the policy is the expert,
   // else from DIR/expert_calls.json, running the expert on the instances it lacks.
-  const bool self_expert = o.policy_spec == "expert" && o.strategy == "plain";
+  const bool self_expert = o.policy_spec == "expert" && strategy.name == "plain";
   ExpertCalls expert_calls;
   const fs::path expert_path = dir / kExpertCallsFile;
   if (!self_expert) {
@@ -687,7 +699,7 @@ StatusOr<EvalResult> RunEval(const EvalOptions& o) {
   // The episodes.
   std::ofstream traj_out(traj_path, std::ios::binary | std::ios::app);
   if (!traj_out) return InternalError("cannot open {} for appending", traj_path.string());
-  const EpisodeRunner runner = o.runner ? o.runner : EpisodeRunner(RunPlainEpisode);
+  const EpisodeRunner runner = o.runner ? o.runner : MakeStrategyRunner(strategy);
   std::mutex mu;
   Status write_error;
   EvalProgress progress;
@@ -720,6 +732,7 @@ StatusOr<EvalResult> RunEval(const EvalOptions& o) {
     ep->trajectory.sample = sample;
     json line = ToJson(ep->trajectory);
     line["compute"] = ToJson(ep->compute);
+    if (!ep->strategy.is_null()) line["strategy"] = ep->strategy;
     const std::string text = line.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
     ResumedEpisode rec{
         m::RecordFromTrajectory(ep->trajectory, sample, std::nullopt, TokensOf(ep->compute)),

@@ -4,9 +4,10 @@
 // docs/evaluation.md is the user's guide; docs/metrics.md gives every metric's formula.
 //
 // A run lives in one directory:
-//   manifest.json      what was run (policy spec, scenarios and their versions, split, episodes,
-//                      samples, seed, max_steps, env options, strategy, toolgym version, start
-//                      time): written first; a resume must match it
+//   manifest.json      what was run (policy spec and options, strategy and its parameters,
+//                      scenarios and their versions, split, episodes, samples, seed, max_steps,
+//                      env options, toolgym version, start time): written first; a resume must
+//                      match it
 //   trajectories.jsonl one trajectory per finished episode (docs/trajectories.md) plus a
 //                      "compute" object (EpisodeCompute), appended and flushed as each episode
 //                      ends, so a killed run loses only the episodes in flight
@@ -34,6 +35,7 @@
 #include "agent/policy.h"
 #include "agent/rollout.h"
 #include "common/status.h"
+#include "common/version.h"
 #include "envs/env.h"
 #include "scenarios/registry.h"
 
@@ -41,7 +43,7 @@ namespace toolgym::agent {
 
 inline constexpr const char* kEvalManifestSchema = "toolgym.eval/1";
 inline constexpr const char* kEvalSummarySchema = "toolgym.eval_summary/1";
-inline constexpr const char* kToolgymVersion = "0.1.0";
+inline constexpr const char* kToolgymVersion = kVersion;  // common/version.h
 
 // What one episode spent, whatever strategy ran it. A plain episode has one policy call per turn
 // and one env step per turn; an inference-time strategy (best-of-N over env forks, self-refinement)
@@ -71,6 +73,9 @@ struct EpisodeSpec {
 struct EvalEpisode {
   Trajectory trajectory;
   EpisodeCompute compute;
+  // What a strategy did (its candidates, votes, rounds; agent/strategies.h), written with the
+  // trajectory as "strategy"; null for a plain episode.
+  nlohmann::json strategy;
 };
 
 // Plays one episode on `env` (made for spec.scenario; a runner may Reset, Step and Fork it, and
@@ -111,9 +116,14 @@ struct EvalOptions {
   int max_steps = 1000;
   std::uint64_t seed = 0;   // mixed into every policy seed
   std::string policy_spec;  // recorded in the manifest (e.g. "expert", "replay:FILE")
+  // The policy's settings that change its actions (the OpenAI client's server, model and
+  // sampling options), recorded in the manifest as "policy_options"; null for none.
+  nlohmann::json policy_options;
   PolicyFactory policy;
-  std::string strategy = "plain";  // the runner's name, recorded in the manifest
-  EpisodeRunner runner;            // empty: RunPlainEpisode
+  // The strategy (agent/strategies.h), recorded in the manifest; `runner` plays it. A strategy
+  // given without a runner is parsed here (ParseStrategy) and its runner made.
+  std::string strategy = "plain";
+  EpisodeRunner runner;  // empty: the strategy's runner (RunPlainEpisode for "plain")
   nlohmann::json env_options = nlohmann::json::object();
   // Stop (the run stays resumable, no summary is written) after this many episodes finished in
   // this invocation; 0: run to the end. For budgets and for testing resume.

@@ -21,6 +21,8 @@
 #include <random>
 #include <thread>
 
+#include "common/hash.h"
+
 namespace toolgym::agent {
 
 namespace asio = boost::asio;
@@ -103,14 +105,6 @@ std::string ContentText(const json& message) {
   return out;
 }
 
-// SplitMix64: mixes the configured sampling seed with the episode's.
-std::uint64_t Mix(std::uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
-
 // Retry-After (seconds) or retry-after-ms, as a wait; nullopt when absent or unreadable.
 std::optional<double> RetryAfter(const http::response<http::string_body>& res) {
   try {
@@ -133,6 +127,25 @@ StatusOr<ChatMode> ParseChatMode(const std::string& name) {
   if (name == "text") return ChatMode::kText;
   return InvalidArgumentError("unknown chat mode \"{}\"; expected tools or text",
                               name.substr(0, 100));
+}
+
+nlohmann::json ToJson(const OpenAIOptions& o) {
+  nlohmann::json j = {{"base_url", o.base_url},
+                      {"model", o.model},
+                      {"api_key_env", o.api_key_env},
+                      {"mode", ChatModeName(o.mode)},
+                      {"stop", o.stop},
+                      {"timeout_s", o.timeout_s},
+                      {"max_retries", o.max_retries},
+                      {"max_concurrency", o.max_concurrency},
+                      {"send_metadata", o.send_metadata},
+                      {"continue_final", o.continue_final}};
+  j["temperature"] = o.temperature ? nlohmann::json(*o.temperature) : nlohmann::json();
+  j["top_p"] = o.top_p ? nlohmann::json(*o.top_p) : nlohmann::json();
+  j["max_tokens"] = o.max_tokens ? nlohmann::json(*o.max_tokens) : nlohmann::json();
+  j["seed"] = o.seed ? nlohmann::json(*o.seed) : nlohmann::json();
+  if (!o.ca_file.empty()) j["ca_file"] = o.ca_file;
+  return j;
 }
 
 Status OpenAIOptions::Validate() const {
@@ -648,7 +661,8 @@ json OpenAIPolicy::BuildRequest(const std::vector<envs::Message>& conversation) 
   if (!options_.stop.empty()) req["stop"] = options_.stop;
   // 31 bits: some servers read the seed as a signed 32-bit integer.
   if (options_.seed)
-    req["seed"] = static_cast<std::int64_t>(Mix(*options_.seed ^ Mix(episode_seed_)) & 0x7fffffff);
+    req["seed"] = static_cast<std::int64_t>(SplitMix64(*options_.seed ^ SplitMix64(episode_seed_)) &
+                                            0x7fffffff);
   if (options_.mode == ChatMode::kTools && !tools_.empty()) {
     json tools = json::array();
     for (const envs::ToolSpec& t : tools_) tools.push_back(t.OpenAIFunction());
@@ -661,11 +675,10 @@ json OpenAIPolicy::BuildRequest(const std::vector<envs::Message>& conversation) 
   return req;
 }
 
-StatusOr<std::string> OpenAIPolicy::Act(const std::vector<envs::Message>& conversation) {
-  if (task_ == nullptr) return FailedPreconditionError("openai: BeginEpisode was not called");
+StatusOr<ChatResponse> OpenAIPolicy::Send(const json& req) {
   const auto start = Clock::now();
   const std::int64_t attempts_before = client_.attempts();
-  auto response = client_.Complete(BuildRequest(conversation));
+  auto response = client_.Complete(req);
   ++usage_.calls;
   usage_.retries += std::max<std::int64_t>(0, client_.attempts() - attempts_before - 1);
   usage_.wall_ms += std::chrono::duration<double, std::milli>(Clock::now() - start).count();
@@ -675,7 +688,47 @@ StatusOr<std::string> OpenAIPolicy::Act(const std::vector<envs::Message>& conver
     usage_.prompt_tokens += response->prompt_tokens.value_or(0);
     usage_.completion_tokens += response->completion_tokens.value_or(0);
   }
-  return ActionFromMessage(response->message, options_.mode, task_->action_format, tools_);
+  return response;
+}
+
+StatusOr<std::string> OpenAIPolicy::Act(const std::vector<envs::Message>& conversation) {
+  if (task_ == nullptr) return FailedPreconditionError("openai: BeginEpisode was not called");
+  TG_ASSIGN_OR_RETURN(ChatResponse response, Send(BuildRequest(conversation)));
+  return ActionFromMessage(response.message, options_.mode, task_->action_format, tools_);
+}
+
+StatusOr<Completion> OpenAIPolicy::Continue(const std::vector<envs::Message>& conversation,
+                                            const CompletionRequest& request) {
+  if (task_ == nullptr) return FailedPreconditionError("openai: BeginEpisode was not called");
+  if (!can_continue())
+    return FailedPreconditionError(
+        "openai:{} cannot continue a partial message: it needs --continue-final (a server that "
+        "honours continue_final_message, as vLLM and toolgym serve-policy do) and --chat-mode "
+        "text",
+        options_.model);
+  json req = BuildRequest(conversation);
+  if (!request.prefix.empty()) {
+    req["messages"].push_back({{"role", "assistant"}, {"content", request.prefix}});
+    req["continue_final_message"] = true;
+    req["add_generation_prompt"] = false;
+  }
+  if (request.max_tokens > 0)
+    req["max_tokens"] = options_.max_tokens
+                            ? std::min<std::int64_t>(request.max_tokens, *options_.max_tokens)
+                            : request.max_tokens;
+  if (!request.stop.empty()) {
+    json stop = json::array();
+    for (const std::string& s : options_.stop) stop.push_back(s);
+    for (const std::string& s : request.stop) stop.push_back(s);
+    req["stop"] = std::move(stop);
+  }
+  TG_ASSIGN_OR_RETURN(ChatResponse response, Send(req));
+  Completion out;
+  out.text = ContentText(response.message);
+  out.finish_reason = response.finish_reason == "length" ? "length" : "stop";
+  out.tokens_reported = response.completion_tokens.has_value();
+  out.tokens = response.completion_tokens.value_or(0);
+  return out;
 }
 
 StatusOr<PolicyFactory> OpenAIPolicyFactory(OpenAIOptions options) {

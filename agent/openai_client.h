@@ -57,10 +57,18 @@ struct OpenAIOptions {
   // toolgym serve-policy can rebuild the task. Other servers ignore metadata or, some, reject
   // unknown fields: switch it off for those.
   bool send_metadata = false;
+  // Continue partial assistant messages (Policy::Continue, for budget forcing): the prefix goes
+  // as a last assistant message with vLLM's "continue_final_message": true and
+  // "add_generation_prompt": false, which vLLM and toolgym serve-policy honour. Text mode only.
+  bool continue_final = false;
   std::size_t max_response_bytes = 64 << 20;
 
   Status Validate() const;  // InvalidArgument naming the bad option
 };
+
+// The options that shape what the client asks for and where (server, model, sampling, mode,
+// retries, metadata), for a run's manifest; never the key itself, only its variable's name.
+nlohmann::json ToJson(const OpenAIOptions& o);
 
 // Bounds the requests in flight at once; shared by the policies of one factory.
 // Thread-safe.
@@ -139,6 +147,13 @@ class OpenAIPolicy : public Policy {
   Status BeginEpisode(const envs::Task& task, const std::vector<envs::ToolSpec>& tools,
                       std::uint64_t seed) override;
   StatusOr<std::string> Act(const std::vector<envs::Message>& conversation) override;
+  bool can_continue() const override {
+    return options_.continue_final && options_.mode == ChatMode::kText;
+  }
+  // With options.continue_final in text mode; FailedPrecondition naming the option otherwise.
+  // Tokens are the server's usage.completion_tokens (reported = false when it sends none).
+  StatusOr<Completion> Continue(const std::vector<envs::Message>& conversation,
+                                const CompletionRequest& request) override;
   // The request body Act would send for `conversation` (tests, debugging).
   nlohmann::json BuildRequest(const std::vector<envs::Message>& conversation) const;
   const ChatClient& client() const { return client_; }
@@ -150,6 +165,8 @@ class OpenAIPolicy : public Policy {
   std::vector<envs::ToolSpec> tools_;
   std::optional<envs::ActionParser> parser_;
   std::uint64_t episode_seed_ = 0;
+  // Sends `req`, counting the call, retries, time and tokens in usage_.
+  StatusOr<ChatResponse> Send(const nlohmann::json& req);
 };
 
 // Policies sharing one limiter of options.max_concurrency and the API key read once from

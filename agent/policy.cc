@@ -7,6 +7,7 @@
 #include <regex>
 
 #include "agent/rollout.h"
+#include "agent/scripted_policies.h"
 #include "scenarios/template.h"
 
 namespace toolgym::agent {
@@ -33,6 +34,13 @@ PolicyUsage& PolicyUsage::operator+=(const PolicyUsage& o) {
   retries += o.retries;
   wall_ms += o.wall_ms;
   return *this;
+}
+
+StatusOr<Completion> Policy::Continue(const std::vector<envs::Message>&, const CompletionRequest&) {
+  return FailedPreconditionError(
+      "policy {} cannot continue a partial message (budget forcing needs one that can: the "
+      "thinker, or openai:MODEL with --continue-final on a server that supports it)",
+      name());
 }
 
 Status ExpertPolicy::BeginEpisode(const envs::Task& task, const std::vector<envs::ToolSpec>& tools,
@@ -335,8 +343,13 @@ StatusOr<PolicyFactory> PolicyFactoryFromSpec(const std::string& spec) {
       return std::unique_ptr<Policy>(shared->Clone());
     });
   }
-  return InvalidArgumentError("unknown policy \"{}\"; expected expert, random or replay:FILE",
-                              spec.substr(0, 200));
+  if (IsScriptedPolicySpec(spec)) {
+    TG_RETURN_IF_ERROR(MakeScriptedPolicy(spec, 0).status());  // a bad EPS fails here, once
+    return PolicyFactory([spec](std::uint64_t seed) { return MakeScriptedPolicy(spec, seed); });
+  }
+  return InvalidArgumentError(
+      "unknown policy \"{}\"; expected expert, random, replay:FILE, noisy-expert:EPS or thinker",
+      spec.substr(0, 200));
 }
 
 }  // namespace toolgym::agent

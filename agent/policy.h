@@ -33,6 +33,22 @@ struct PolicyUsage {
   PolicyUsage& operator+=(const PolicyUsage& o);
 };
 
+// A request to continue a partial assistant message: what strategies that steer generation
+// (budget forcing) need from a policy, beyond Act.
+struct CompletionRequest {
+  std::string prefix;             // the assistant message so far; the completion continues it
+  std::int64_t max_tokens = 0;    // 0: no limit beyond the policy's own
+  std::vector<std::string> stop;  // generation ends before any of these (which are not returned)
+};
+
+struct Completion {
+  std::string text;              // what follows the prefix
+  std::string finish_reason;     // "stop": ended by itself or at a stop sequence; "length": at
+                                 // max_tokens
+  std::int64_t tokens = 0;       // completion tokens of `text` (the model server's count)
+  bool tokens_reported = false;  // `tokens` is a count, not absent
+};
+
 class Policy {
  public:
   virtual ~Policy() = default;
@@ -47,6 +63,13 @@ class Policy {
   // What the episode's Act calls spent since BeginEpisode. Policies that run no model report
   // calls only.
   virtual PolicyUsage usage() const { return usage_; }
+  // Whether Continue works: a model that can resume a partial assistant message (a server with
+  // vLLM's `continue_final_message`, the scripted thinker). Act is then one Continue from "".
+  virtual bool can_continue() const { return false; }
+  // Continues `request.prefix` as the assistant's next message after `conversation`; counts in
+  // usage() like Act. Unimplemented for policies that cannot (naming the policy).
+  virtual StatusOr<Completion> Continue(const std::vector<envs::Message>& conversation,
+                                        const CompletionRequest& request);
 
  protected:
   PolicyUsage usage_;
@@ -141,7 +164,8 @@ StatusOr<std::unique_ptr<Policy>> MakePolicy(const std::string& name, std::uint6
 // Makes one policy per env or per episode: `seed` seeds a sampling policy's instance.
 using PolicyFactory = std::function<StatusOr<std::unique_ptr<Policy>>(std::uint64_t seed)>;
 
-// A factory from a policy spec: "expert", "random", "replay:FILE" (loaded once, here). Specs of
+// A factory from a policy spec: "expert", "random", "replay:FILE" (loaded once, here), and the
+// scripted stand-ins of agent/scripted_policies.h, "noisy-expert:EPS" and "thinker". Specs of
 // other kinds (the OpenAI client's) are made where their options are known.
 StatusOr<PolicyFactory> PolicyFactoryFromSpec(const std::string& spec);
 

@@ -21,6 +21,18 @@ std::vector<envs::Message> Trajectory::Conversation() const {
 StatusOr<Trajectory> RunEpisode(envs::Env& env, Policy& policy, std::uint64_t seed, int max_steps) {
   const auto start = std::chrono::steady_clock::now();
   TG_ASSIGN_OR_RETURN(envs::ResetResult reset, env.Reset(seed));
+  TG_ASSIGN_OR_RETURN(Trajectory t, PlayEpisode(env, policy, reset, seed, max_steps));
+  t.wall_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  return t;
+}
+
+StatusOr<Trajectory> PlayEpisode(envs::Env& env, Policy& policy, const envs::ResetResult& reset,
+                                 std::uint64_t seed, int max_steps,
+                                 const std::vector<envs::Message>& context) {
+  const auto start = std::chrono::steady_clock::now();
+  if (env.task() == nullptr || !env.active())
+    return FailedPreconditionError("PlayEpisode: the env has no episode in progress");
   const envs::Task& task = *env.task();
   Trajectory t;
   t.scenario = task.scenario_id;
@@ -34,6 +46,7 @@ StatusOr<Trajectory> RunEpisode(envs::Env& env, Policy& policy, std::uint64_t se
   t.reset_info = reset.info;
   TG_RETURN_IF_ERROR(policy.BeginEpisode(task, env.Tools(), seed));
   std::vector<envs::Message> conv = reset.observation.messages;
+  conv.insert(conv.end(), context.begin(), context.end());
   for (int i = 0; i < max_steps && env.active(); ++i) {
     auto action = policy.Act(conv);
     if (!action.ok()) {

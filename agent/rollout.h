@@ -54,6 +54,14 @@ StatusOr<Trajectory> TrajectoryFromJson(const nlohmann::json& j);
 StatusOr<Trajectory> RunEpisode(envs::Env& env, Policy& policy, std::uint64_t seed,
                                 int max_steps = 1000);
 
+// Plays an episode that has begun: `env` was just reset to instance `seed` (or forked from an
+// env that was), and `reset` is what that Reset returned. `context` goes to the policy between
+// the reset's messages and the episode's own (self-refinement shows an earlier attempt and its
+// feedback there); the trajectory does not record it.
+StatusOr<Trajectory> PlayEpisode(envs::Env& env, Policy& policy, const envs::ResetResult& reset,
+                                 std::uint64_t seed, int max_steps = 1000,
+                                 const std::vector<envs::Message>& context = {});
+
 // Appends trajectories as JSON lines; flushes after each so that nothing produced is lost.
 class TrajectoryWriter {
  public:

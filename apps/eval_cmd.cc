@@ -1,7 +1,7 @@
 // Evaluation commands (agent/eval.h; docs/evaluation.md):
 //   toolgym eval --policy SPEC --scenarios SUITE|ID|all... [--split test] [--episodes N]
 //                [--samples K] [--threads T] --out DIR [--resume] [--max-steps M] [--seed S]
-//                [--env-options JSON] [--stop-after N] [--no-plots] [--quiet]
+//                [--strategy S] [--env-options JSON] [--stop-after N] [--no-plots] [--quiet]
 //       runs the episodes in parallel with a progress bar, writes DIR/ (manifest, trajectories
 //       as they finish, summary.json, report.md, PNG plots via scripts/plot_eval.py)
 //   toolgym compare RUN_A RUN_B [--json]
@@ -23,6 +23,7 @@
 
 #include "agent/eval.h"
 #include "agent/policy.h"
+#include "agent/strategies.h"
 #include "apps/commands.h"
 #include "apps/policy_flags.h"
 #include "scenarios/registry.h"
@@ -140,6 +141,7 @@ std::vector<std::string> DrawPlots(const std::string& dir, bool quiet) {
 
 struct EvalArgs {
   std::string policy = "expert";
+  std::string strategy = "plain";
   std::vector<std::string> scenarios;
   std::string split = "test";
   int episodes = 10;
@@ -182,7 +184,14 @@ int Eval(const EvalArgs& a) {
     std::fprintf(stderr, "toolgym eval: --policy: %s\n", factory.status().message().c_str());
     return 2;
   }
+  auto strategy = agent::ParseStrategy(a.strategy);
+  if (!strategy.ok()) {
+    std::fprintf(stderr, "toolgym eval: --strategy: %s\n", strategy.status().message().c_str());
+    return 2;
+  }
   agent::EvalOptions o;
+  o.strategy = strategy->canonical;
+  o.policy_options = PolicyOptionsJson(a.policy, a.policy_flags);
   o.scenarios = a.scenarios;
   o.split = a.split;
   o.episodes = a.episodes;
@@ -227,9 +236,10 @@ int Eval(const EvalArgs& a) {
   }
   const json& overall = r->summary["groups"]["overall"];
   std::printf(
-      "%s: %lld episodes, success %.1f%% (95%% CI %.1f–%.1f%%), tool efficiency %s, "
+      "%s%s: %lld episodes, success %.1f%% (95%% CI %.1f–%.1f%%), tool efficiency %s, "
       "%.2f episodes/s\n",
-      a.policy.c_str(), static_cast<long long>(overall["episodes"].get<std::int64_t>()),
+      a.policy.c_str(), o.strategy == "plain" ? "" : (" + " + o.strategy).c_str(),
+      static_cast<long long>(overall["episodes"].get<std::int64_t>()),
       100 * overall["success_rate"].get<double>(), 100 * overall["success_ci"]["lo"].get<double>(),
       100 * overall["success_ci"]["hi"].get<double>(),
       overall["tool_efficiency"].is_null()
@@ -274,6 +284,8 @@ void AddEvalCommands(CLI::App& app) {
                    "see the client's flags below and docs/policies.md)")
       ->required();
   AddPolicyFlags(eval, &a.policy_flags);
+  eval->add_option("--strategy", a.strategy,
+                   "Inference-time strategy (docs/evaluation.md):\n" + agent::StrategyHelp());
   eval->add_option("--scenarios", a.scenarios, "Scenario ids, suite names (shell, ...) or all")
       ->required();
   eval->add_option("--split", a.split, "train or test")->check(CLI::IsMember({"train", "test"}));

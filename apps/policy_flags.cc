@@ -32,6 +32,10 @@ void AddPolicyFlags(CLI::App* cmd, PolicyFlags* f) {
   cmd->add_flag("--send-metadata", f->openai.send_metadata,
                 "send the task's scenario and seed as metadata (for toolgym serve-policy)")
       ->group(g);
+  cmd->add_flag("--continue-final", f->openai.continue_final,
+                "the server continues partial assistant messages (vLLM's continue_final_message; "
+                "needed by --strategy budget, with --chat-mode text)")
+      ->group(g);
 }
 
 StatusOr<agent::PolicyFactory> MakePolicyFactory(const std::string& spec, const PolicyFlags& f) {
@@ -42,6 +46,15 @@ StatusOr<agent::PolicyFactory> MakePolicyFactory(const std::string& spec, const 
     return InvalidArgumentError("policy \"{}\" needs a model: openai:MODEL", spec);
   TG_ASSIGN_OR_RETURN(o.mode, agent::ParseChatMode(f.chat_mode));
   return agent::OpenAIPolicyFactory(std::move(o));
+}
+
+nlohmann::json PolicyOptionsJson(const std::string& spec, const PolicyFlags& f) {
+  if (spec.rfind("openai:", 0) != 0) return nullptr;
+  agent::OpenAIOptions o = f.openai;
+  o.model = spec.substr(7);
+  auto mode = agent::ParseChatMode(f.chat_mode);
+  if (mode.ok()) o.mode = *mode;
+  return agent::ToJson(o);
 }
 
 }  // namespace toolgym::apps

@@ -25,4 +25,8 @@ void AddPolicyFlags(CLI::App* cmd, PolicyFlags* flags);
 // agent::PolicyFactoryFromSpec. Errors name the spec or the bad flag.
 StatusOr<agent::PolicyFactory> MakePolicyFactory(const std::string& spec, const PolicyFlags& flags);
 
+// What of `flags` shapes the actions of `spec`'s policy, for a run's manifest: the OpenAI
+// client's settings (agent::ToJson(OpenAIOptions), no key) for "openai:MODEL", null otherwise.
+nlohmann::json PolicyOptionsJson(const std::string& spec, const PolicyFlags& flags);
+
 }  // namespace toolgym::apps

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Plots of toolgym evaluation runs (docs/evaluation.md), drawn with matplotlib.
 
-Usage: plot_eval.py [--out DIR] [--label NAME]... RUN_DIR [RUN_DIR...]
+Usage: plot_eval.py [--out DIR] [--label NAME]... [--table FILE] RUN_DIR [RUN_DIR...]
 
 Reads each RUN_DIR/summary.json (what `toolgym eval` writes) and draws into DIR (default: the
 first run's directory):
@@ -9,7 +9,12 @@ first run's directory):
                              per run
   pass_at_k.png              pass@k (solid) and pass^k (dashed) against k, overall, per run
   success_vs_compute.png     overall success against mean policy calls (or tokens, when every run
-                             reports them) per episode; runs of one policy and strategy form a series
+                             reports them) per episode. When a policy has several runs (its
+                             inference-time strategies), one panel per policy: the plain run is a
+                             star, and the runs of each strategy (best-of-n, majority, refine,
+                             budget) a line from it, each point labelled with its parameter
+--table FILE writes a Markdown table of the runs (success with its interval and the compute per
+episode) to FILE.
   tool_calls_vs_success.png  per family: mean tool calls per episode against success rate
 
 Exit status: 0 drawn, 2 bad input (a message names the file), 3 matplotlib is not installed
@@ -57,11 +62,37 @@ def load(run_dir):
     return s
 
 
+# The parameter each strategy's series varies, shown at its points; other parameters name the
+# series when they differ from their defaults.
+MAIN_PARAM = {"best-of-n": "n", "majority": "n", "refine": "rounds"}
+DEFAULTS = {"scorer": "verifier", "feedback": "verifier"}
+
+
+def split_strategy(strategy):
+    """("best-of-n", {"n": "4", "scorer": "verifier"}) from "best-of-n:n=4,scorer=verifier"."""
+    name, _, rest = strategy.partition(":")
+    params = dict(p.split("=", 1) for p in rest.split(",") if "=" in p)
+    return name, params
+
+
+def strategy_series(strategy):
+    """The series a run belongs to and the label of its point: ("best-of-n", "N=4")."""
+    name, params = split_strategy(strategy)
+    main = MAIN_PARAM.get(name)
+    extra = [f"{k}={v}" for k, v in params.items() if k != main and DEFAULTS.get(k) != v]
+    if name == "budget":
+        return "budget forcing", ",".join(f"{k}={v}" for k, v in params.items())
+    series = name + (f" ({', '.join(extra)})" if extra else "")
+    point = f"{'N' if main == 'n' else 'R'}={params[main]}" if main in params else ""
+    return series, point
+
+
 def run_label(s):
     m = s["manifest"]
     label = m["policy"]
     if m.get("strategy", "plain") != "plain":
-        label += f" + {m['strategy']}"
+        name, point = strategy_series(m["strategy"])
+        label += f" + {name}" + (f" {point}" if point else "")
     return label
 
 
@@ -167,7 +198,84 @@ def pass_at_k(runs, labels, out_dir, quiet):
     save(fig, out_dir, "pass_at_k.png", quiet)
 
 
+def strategy_panels(runs, labels, out_dir, quiet):
+    """One panel per policy: its plain run and a line per strategy through its runs."""
+    policies = list(dict.fromkeys(s["manifest"]["policy"] for s in runs))
+    fig, axes = plt.subplots(1, len(policies), figsize=(6.4 * len(policies), 4.8), squeeze=False)
+    for ax, policy in zip(axes[0], policies):
+        mine = [s for s in runs if s["manifest"]["policy"] == policy]
+        use_tokens = all(s["groups"]["overall"]["compute"].get("completion_tokens") is not None
+                         for s in mine)
+        field = "completion_tokens" if use_tokens else "policy_calls"
+        plain = None
+        series = {}
+        for s in mine:
+            g = s["groups"]["overall"]
+            pt = (g["compute"][field] or 0, 100 * g["success_rate"], g)
+            if s["manifest"].get("strategy", "plain") == "plain":
+                plain = pt
+                continue
+            name, label = strategy_series(s["manifest"]["strategy"])
+            series.setdefault(name, []).append(pt + (label,))
+        for r, (name, pts) in enumerate(sorted(series.items())):
+            # The plain run belongs to every series (best-of-1, no refinement, no forcing),
+            # wherever its compute puts it: a cap lies left of it, Waits right.
+            line = sorted(([plain + ("",)] if plain else []) + pts, key=lambda p: p[0])
+            color = RUN_COLORS[(r + 1) % 7]
+            ys = [p[1] for p in line]
+            lo = [p[1] - 100 * p[2]["success_ci"]["lo"] for p in line]
+            hi = [100 * p[2]["success_ci"]["hi"] - p[1] for p in line]
+            ax.errorbar([p[0] for p in line], ys, yerr=[lo, hi], marker=MARKERS[(r + 1) % 7],
+                        color=color, capsize=3, label=name, markersize=6, elinewidth=0.8)
+            for j, p in enumerate(pts):
+                ax.annotate(p[3], (p[0], p[1]), textcoords="offset points",
+                            xytext=(4, 7 if j % 2 == 0 else -12), fontsize=7, color=color)
+        if plain:
+            ax.plot([plain[0]], [plain[1]], marker="*", color="black", markersize=13,
+                    linestyle="none", label="plain (one episode)", zorder=5)
+        xs = [p[0] for pts in series.values() for p in pts] + ([plain[0]] if plain else [])
+        if xs and min(xs) > 0 and max(xs) / min(xs) > 15:
+            ax.set_xscale("log")
+        else:
+            ax.set_xlim(left=0)
+        ax.set_xlabel("completion tokens per episode" if use_tokens
+                      else "policy calls per episode (all candidates and rounds)")
+        ax.set_ylabel("success rate (%), Wilson 95%")
+        ax.set_ylim(-3, 103)
+        m = mine[0]["manifest"]
+        ax.set_title(f"{policy}: success against compute\n({len(m['scenarios'])} families × "
+                     f"{m['episodes']} {m['split']} instances)", fontsize=10)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    save(fig, out_dir, "success_vs_compute.png", quiet)
+
+
+def write_table(runs, labels, path):
+    """A Markdown table: one row per run, success and compute per episode."""
+    def num(v, fmt="{:.1f}"):
+        return "–" if v is None else fmt.format(v)
+
+    rows = ["| run | episodes | success | 95% CI | policy calls | env steps | env forks | "
+            "completion tokens | tool efficiency |",
+            "|---|---:|---:|---|---:|---:|---:|---:|---:|"]
+    for s, label in zip(runs, labels):
+        g = s["groups"]["overall"]
+        c = g["compute"]
+        rows.append(f"| {label} | {g['episodes']} | {100 * g['success_rate']:.1f}% | "
+                    f"{100 * g['success_ci']['lo']:.1f}–{100 * g['success_ci']['hi']:.1f}% | "
+                    f"{num(c['policy_calls'])} | {num(c['env_steps'])} | {num(c['env_forks'])} | "
+                    f"{num(c.get('completion_tokens'), '{:.0f}')} | "
+                    f"{num(g.get('tool_efficiency'), '{:.3f}')} |")
+    with open(path, "w") as f:
+        f.write("\n".join(rows) + "\n")
+
+
 def success_vs_compute(runs, labels, out_dir, quiet):
+    policies = [s["manifest"]["policy"] for s in runs]
+    if len(set(policies)) < len(policies):  # a policy with several runs: its strategies
+        strategy_panels(runs, labels, out_dir, quiet)
+        return
     use_tokens = all(s["groups"]["overall"]["compute"].get("tokens") is not None for s in runs)
     field = "tokens" if use_tokens else "policy_calls"
     xlabel = ("tokens per episode (prompt + completion)" if use_tokens
@@ -249,6 +357,9 @@ def main():
     ap.add_argument("--out", help="where the PNGs go (default: the first run directory)")
     ap.add_argument("--label", action="append", default=[],
                     help="a name per run, in order (default: policy [+ strategy])")
+    ap.add_argument("--table", help="write a Markdown table of the runs to this file")
+    ap.add_argument("--plots", default="success_by_family,pass_at_k,success_vs_compute,"
+                    "tool_calls_vs_success", help="which plots to draw (comma-separated names)")
     ap.add_argument("--quiet", action="store_true")
     a = ap.parse_args()
     runs = [load(d) for d in a.runs]
@@ -257,10 +368,18 @@ def main():
         labels = [f"{l} ({os.path.basename(os.path.normpath(d))})" for l, d in zip(labels, a.runs)]
     out_dir = a.out or a.runs[0]
     os.makedirs(out_dir, exist_ok=True)
-    success_by_family(runs, labels, out_dir, a.quiet)
-    pass_at_k(runs, labels, out_dir, a.quiet)
-    success_vs_compute(runs, labels, out_dir, a.quiet)
-    tool_calls_vs_success(runs, labels, out_dir, a.quiet)
+    plots = {"success_by_family": success_by_family, "pass_at_k": pass_at_k,
+             "success_vs_compute": success_vs_compute,
+             "tool_calls_vs_success": tool_calls_vs_success}
+    for name in a.plots.split(","):
+        if name not in plots:
+            print(f"plot_eval.py: --plots: unknown plot {name!r}; expected some of "
+                  f"{', '.join(plots)}", file=sys.stderr)
+            sys.exit(2)
+    for name in a.plots.split(","):
+        plots[name](runs, labels, out_dir, a.quiet)
+    if a.table:
+        write_table(runs, labels, a.table)
 
 
 if __name__ == "__main__":

@@ -149,7 +149,8 @@ TEST_F(PolicyTest, SpecsAndTheirErrors) {
   auto unknown = PolicyFactoryFromSpec("greedy");
   ASSERT_FALSE(unknown.ok());
   EXPECT_EQ(unknown.status().message(),
-            "unknown policy \"greedy\"; expected expert, random or replay:FILE");
+            "unknown policy \"greedy\"; expected expert, random, replay:FILE, noisy-expert:EPS or "
+            "thinker");
   auto empty = PolicyFactoryFromSpec("replay:");
   ASSERT_FALSE(empty.ok());
   EXPECT_EQ(empty.status().message(), "policy \"replay:\" needs a file: replay:FILE");

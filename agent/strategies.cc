@@ -1,0 +1,505 @@
+#include "agent/strategies.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+#include <tuple>
+#include <vector>
+
+#include "common/hash.h"
+
+namespace toolgym::agent {
+
+using nlohmann::json;
+
+namespace {
+
+// One strategy's parameters: name, whether required, the allowed range or words, the default.
+struct Param {
+  std::string key;
+  bool integer = true;  // else one of `words`
+  std::int64_t lo = 0, hi = 0;
+  std::vector<std::string> words;
+  json fallback;  // null: no default (left out of params when not given)
+};
+
+struct StrategyDef {
+  std::string name;
+  std::string help;
+  std::vector<Param> params;  // the first may be given without its key
+  bool positional = false;
+  bool needs_one = false;  // at least one parameter must be given
+};
+
+const std::vector<StrategyDef>& Defs() {
+  static const std::vector<StrategyDef> kDefs = {
+      {"plain", "one episode, one policy", {}, false, false},
+      {"best-of-n",
+       "N candidates in env forks, the best by the verifier (or scorer=score|reward)",
+       {{"n", true, 1, 1024, {}, json()},
+        {"scorer", false, 0, 0, {"verifier", "score", "reward"}, "verifier"}},
+       true,
+       true},
+      {"majority",
+       "N candidates in env forks, the most submitted answer wins (self-consistency)",
+       {{"n", true, 1, 1024, {}, json()}},
+       true,
+       true},
+      {"refine",
+       "retry from the start with the failed attempt and its feedback, up to R more rounds "
+       "(feedback=verifier|outcome)",
+       {{"rounds", true, 0, 100, {}, json()},
+        {"feedback", false, 0, 0, {"verifier", "outcome"}, "verifier"}},
+       true,
+       true},
+      {"budget",
+       "budget forcing of <think> blocks: cap=C tokens, waits=W forced continuations, min=M "
+       "tokens",
+       {{"cap", true, 1, 1 << 30, {}, json()},
+        {"waits", true, 0, 16, {}, json()},
+        {"min", true, 0, 1 << 30, {}, json()}},
+       false,
+       true},
+  };
+  return kDefs;
+}
+
+std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// The answer as it is compared in a vote: trimmed, lower-cased, runs of space folded to one,
+// a final period dropped.
+std::string NormalizeAnswer(const std::string& a) {
+  std::string out;
+  bool space = false;
+  for (char c : a) {
+    if (std::isspace(static_cast<unsigned char>(c))) {
+      space = !out.empty();
+      continue;
+    }
+    if (space) out += ' ';
+    space = false;
+    out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  if (!out.empty() && out.back() == '.') out.pop_back();
+  return out;
+}
+
+EpisodeCompute& operator+=(EpisodeCompute& a, const EpisodeCompute& b) {
+  a.policy_calls += b.policy_calls;
+  a.prompt_tokens += b.prompt_tokens;
+  a.completion_tokens += b.completion_tokens;
+  a.tokens_reported = a.tokens_reported || b.tokens_reported;
+  a.env_steps += b.env_steps;
+  a.env_forks += b.env_forks;
+  return a;
+}
+
+std::optional<std::string> AnswerOf(const Trajectory& t) {
+  if (t.steps.empty()) return std::nullopt;
+  const json& info = t.steps.back().info;
+  if (!info.contains("answer") || !info["answer"].is_string()) return std::nullopt;
+  return info["answer"].get<std::string>();
+}
+
+// The episode's executed tool calls, canonical: the vote of a candidate that gave no answer.
+std::string CallSequence(const Trajectory& t) {
+  std::string out;
+  for (const TrajectoryStep& s : t.steps)
+    if (s.info.contains("tool_calls"))
+      for (const json& c : s.info["tool_calls"])
+        out += c.value("name", "") + c.value("arguments", json::object()).dump() + "\n";
+  return out;
+}
+
+json CandidateJson(const Trajectory& t, int k) {
+  json j = {{"candidate", k},
+            {"success", t.success},
+            {"score", t.score},
+            {"return", t.total_reward},
+            {"turns", t.steps.size()},
+            {"tool_calls", t.tool_calls},
+            {"end_reason", t.end_reason}};
+  if (auto a = AnswerOf(t)) j["answer"] = *a;
+  if (!t.error.empty()) j["error"] = t.error;
+  return j;
+}
+
+// One candidate: a fork of the env as reset, a policy with the candidate's seed.
+struct Candidate {
+  Trajectory trajectory;
+  EpisodeCompute compute;
+};
+
+StatusOr<Candidate> PlayCandidate(envs::Env& env, const envs::ResetResult& reset,
+                                  const PolicyFactory& factory, const EpisodeSpec& spec, int k,
+                                  const std::vector<envs::Message>& context = {}) {
+  TG_ASSIGN_OR_RETURN(std::unique_ptr<envs::Env> fork, env.Fork());
+  TG_ASSIGN_OR_RETURN(std::unique_ptr<Policy> policy, factory(CandidateSeed(spec.policy_seed, k)));
+  Candidate c;
+  TG_ASSIGN_OR_RETURN(c.trajectory,
+                      PlayEpisode(*fork, *policy, reset, spec.seed, spec.max_steps, context));
+  c.compute = PlainCompute(c.trajectory);
+  c.compute.env_forks = 1;
+  return c;
+}
+
+using ScoreKey = std::tuple<double, double, double>;
+
+ScoreKey Score(const std::string& scorer, const Trajectory& t) {
+  const double passed = t.success ? 1 : 0;
+  if (scorer == "score") return {t.score, passed, t.total_reward};
+  if (scorer == "reward") return {t.total_reward, passed, t.score};
+  return {passed, t.score, t.total_reward};
+}
+
+StatusOr<EvalEpisode> RunBestOfN(envs::Env& env, const PolicyFactory& factory,
+                                 const EpisodeSpec& spec, int n, const std::string& scorer) {
+  TG_ASSIGN_OR_RETURN(envs::ResetResult reset, env.Reset(spec.seed));
+  EvalEpisode out;
+  json candidates = json::array();
+  int best = -1;
+  ScoreKey best_key;
+  for (int k = 0; k < n; ++k) {
+    TG_ASSIGN_OR_RETURN(Candidate c, PlayCandidate(env, reset, factory, spec, k));
+    out.compute += c.compute;
+    candidates.push_back(CandidateJson(c.trajectory, k));
+    const ScoreKey key = Score(scorer, c.trajectory);
+    if (best < 0 || key > best_key) {
+      best = k;
+      best_key = key;
+      out.trajectory = std::move(c.trajectory);
+    }
+  }
+  out.strategy = {{"chosen", best}, {"scorer", scorer}, {"candidates", std::move(candidates)}};
+  return out;
+}
+
+StatusOr<EvalEpisode> RunMajority(envs::Env& env, const PolicyFactory& factory,
+                                  const EpisodeSpec& spec, int n) {
+  TG_ASSIGN_OR_RETURN(envs::ResetResult reset, env.Reset(spec.seed));
+  EvalEpisode out;
+  std::vector<Candidate> cands;
+  json candidates = json::array();
+  for (int k = 0; k < n; ++k) {
+    TG_ASSIGN_OR_RETURN(Candidate c, PlayCandidate(env, reset, factory, spec, k));
+    out.compute += c.compute;
+    candidates.push_back(CandidateJson(c.trajectory, k));
+    cands.push_back(std::move(c));
+  }
+  // The ballots: answers when any candidate gave one, else call sequences.
+  bool any_answer = false;
+  for (const Candidate& c : cands) any_answer = any_answer || AnswerOf(c.trajectory).has_value();
+  std::vector<std::optional<std::string>> ballot;
+  for (const Candidate& c : cands) {
+    if (any_answer) {
+      auto a = AnswerOf(c.trajectory);
+      ballot.push_back(a ? std::optional<std::string>(NormalizeAnswer(*a)) : std::nullopt);
+    } else {
+      ballot.push_back(CallSequence(c.trajectory));
+    }
+  }
+  std::map<std::string, int> votes;
+  for (const auto& b : ballot)
+    if (b) ++votes[*b];
+  int chosen = 0, top = 0;
+  for (int k = 0; k < n; ++k)  // the earliest of the most voted
+    if (ballot[k] && votes[*ballot[k]] > top) {
+      top = votes[*ballot[k]];
+      chosen = k;
+    }
+  json tally = json::array();
+  std::vector<std::string> seen;
+  for (int k = 0; k < n; ++k)
+    if (ballot[k] && std::find(seen.begin(), seen.end(), *ballot[k]) == seen.end()) {
+      seen.push_back(*ballot[k]);
+      tally.push_back({{any_answer ? "answer" : "calls", ballot[k]->substr(0, 200)},
+                       {"votes", votes[*ballot[k]]}});
+    }
+  out.trajectory = std::move(cands[chosen].trajectory);
+  out.strategy = {{"chosen", chosen},
+                  {"votes", top},
+                  {"ballot", any_answer ? "answer" : "tool_calls"},
+                  {"tally", std::move(tally)},
+                  {"candidates", std::move(candidates)}};
+  return out;
+}
+
+// The feedback message after a failed attempt.
+std::string Feedback(const Trajectory& t, const std::string& mode) {
+  std::string why;
+  if (!t.error.empty()) {
+    why = "the policy failed: " + t.error;
+  } else if (t.end_reason == "turn_budget" || t.end_reason == "time_budget" ||
+             t.end_reason == "action_too_long") {
+    why = fmt::format("it ran out of budget ({}) before finishing", t.end_reason);
+  } else {
+    why = fmt::format("it ended ({}) without solving the task",
+                      t.end_reason.empty() ? "no end reason" : t.end_reason);
+  }
+  std::string detail;
+  if (mode == "verifier" && !t.steps.empty()) {
+    const json& info = t.steps.back().info;
+    if (info.contains("outcome") && info["outcome"].is_object())
+      detail = info["outcome"].value("detail", "");
+  }
+  std::string msg = fmt::format("Your previous attempt did not succeed: {}.", why);
+  if (!detail.empty()) msg += fmt::format(" The check reported: {}", detail.substr(0, 2000));
+  msg +=
+      "\nThe environment is back in its initial state. Use what the attempt above showed and "
+      "solve the task again.";
+  return msg;
+}
+
+StatusOr<EvalEpisode> RunRefine(envs::Env& env, const PolicyFactory& factory,
+                                const EpisodeSpec& spec, int rounds, const std::string& mode) {
+  TG_ASSIGN_OR_RETURN(envs::ResetResult reset, env.Reset(spec.seed));
+  EvalEpisode out;
+  json attempts = json::array();
+  std::vector<envs::Message> context;
+  for (int r = 0; r <= rounds; ++r) {
+    TG_ASSIGN_OR_RETURN(Candidate c, PlayCandidate(env, reset, factory, spec, r, context));
+    out.compute += c.compute;
+    attempts.push_back(CandidateJson(c.trajectory, r));
+    const bool last = c.trajectory.success || r == rounds;
+    if (!last) {
+      // The attempt as the policy saw it, then the feedback.
+      for (const TrajectoryStep& s : c.trajectory.steps) {
+        context.push_back({"assistant", s.action, "", ""});
+        context.insert(context.end(), s.observation.messages.begin(), s.observation.messages.end());
+      }
+      context.push_back({"user", Feedback(c.trajectory, mode), "", ""});
+    }
+    out.trajectory = std::move(c.trajectory);
+    if (last) break;
+  }
+  out.strategy = {{"rounds", static_cast<int>(attempts.size()) - 1},
+                  {"feedback", mode},
+                  {"attempts", std::move(attempts)}};
+  return out;
+}
+
+StatusOr<EvalEpisode> RunBudget(envs::Env& env, const PolicyFactory& factory,
+                                const EpisodeSpec& spec, BudgetForcedPolicy::Options options) {
+  TG_ASSIGN_OR_RETURN(std::unique_ptr<Policy> inner, factory(spec.policy_seed));
+  if (!inner->can_continue())
+    return FailedPreconditionError(
+        "strategy budget: policy {} cannot continue a partial message; budget forcing needs one "
+        "that can (thinker, or openai:MODEL with --continue-final)",
+        inner->name());
+  BudgetForcedPolicy policy(std::move(inner), options);
+  TG_ASSIGN_OR_RETURN(Trajectory t, RunEpisode(env, policy, spec.seed, spec.max_steps));
+  EvalEpisode out;
+  out.compute = PlainCompute(t);
+  const BudgetForcedPolicy::Stats& s = policy.stats();
+  out.strategy = {{"thinking_tokens", s.thinking_tokens},
+                  {"answer_tokens", s.answer_tokens},
+                  {"turns", s.turns},
+                  {"turns_capped", s.turns_capped},
+                  {"waits", s.waits}};
+  out.trajectory = std::move(t);
+  return out;
+}
+
+}  // namespace
+
+std::uint64_t CandidateSeed(std::uint64_t policy_seed, int k) {
+  if (k == 0) return policy_seed;
+  return SplitMix64(policy_seed ^ SplitMix64(0xC0FFEEull + static_cast<std::uint64_t>(k)));
+}
+
+std::string StrategyHelp() {
+  std::string out;
+  for (const StrategyDef& d : Defs()) {
+    std::string form = d.name;
+    for (std::size_t i = 0; i < d.params.size(); ++i)
+      form += fmt::format("{}{}=…", i == 0 ? ":" : ",", d.params[i].key);
+    out += fmt::format("  {:<34} {}\n", form, d.help);
+  }
+  return out;
+}
+
+StatusOr<StrategySpec> ParseStrategy(const std::string& text) {
+  const std::size_t colon = text.find(':');
+  const std::string name = Lower(text.substr(0, colon));
+  auto def = std::find_if(Defs().begin(), Defs().end(),
+                          [&](const StrategyDef& d) { return d.name == name; });
+  if (def == Defs().end())
+    return InvalidArgumentError("unknown strategy \"{}\"; expected one of:\n{}",
+                                text.substr(0, 100), StrategyHelp());
+  StrategySpec out;
+  out.name = name;
+  std::map<std::string, std::string> given;
+  if (colon != std::string::npos) {
+    const std::string rest = text.substr(colon + 1);
+    std::size_t pos = 0;
+    int index = 0;
+    while (pos <= rest.size()) {
+      std::size_t comma = rest.find(',', pos);
+      if (comma == std::string::npos) comma = rest.size();
+      const std::string item = rest.substr(pos, comma - pos);
+      pos = comma + 1;
+      const std::size_t eq = item.find('=');
+      std::string key, value;
+      if (eq == std::string::npos && index == 0 && def->positional && !def->params.empty()) {
+        key = def->params[0].key;
+        value = item;
+      } else if (eq != std::string::npos) {
+        key = Lower(item.substr(0, eq));
+        value = item.substr(eq + 1);
+      } else {
+        return InvalidArgumentError("strategy \"{}\": \"{}\" is not KEY=VALUE", text.substr(0, 100),
+                                    item.substr(0, 50));
+      }
+      ++index;
+      auto p = std::find_if(def->params.begin(), def->params.end(),
+                            [&](const Param& q) { return q.key == key; });
+      if (p == def->params.end()) {
+        std::vector<std::string> keys;
+        for (const Param& q : def->params) keys.push_back(q.key);
+        return InvalidArgumentError(
+            "strategy \"{}\": unknown parameter \"{}\"; {} takes {}", text.substr(0, 100),
+            key.substr(0, 50), name,
+            keys.empty() ? "none" : fmt::format("{}", fmt::join(keys, ", ")));
+      }
+      if (given.count(key))
+        return InvalidArgumentError("strategy \"{}\": {} is given twice", text.substr(0, 100), key);
+      given[key] = value;
+    }
+  }
+  for (const Param& p : def->params) {
+    auto it = given.find(p.key);
+    if (it == given.end()) {
+      if (!p.fallback.is_null()) out.params[p.key] = p.fallback;
+      continue;
+    }
+    const std::string& v = it->second;
+    if (p.integer) {
+      std::int64_t x = 0;
+      bool ok = !v.empty() && v.size() <= 12;
+      for (char c : v) ok = ok && std::isdigit(static_cast<unsigned char>(c));
+      if (ok) x = std::stoll(v);
+      if (!ok || x < p.lo || x > p.hi)
+        return InvalidArgumentError(
+            "strategy \"{}\": {} must be an integer in [{}, {}], not \"{}\"", text.substr(0, 100),
+            p.key, p.lo, p.hi, v.substr(0, 50));
+      out.params[p.key] = x;
+    } else {
+      if (std::find(p.words.begin(), p.words.end(), v) == p.words.end())
+        return InvalidArgumentError("strategy \"{}\": {} must be one of {}, not \"{}\"",
+                                    text.substr(0, 100), p.key, fmt::join(p.words, ", "),
+                                    v.substr(0, 50));
+      out.params[p.key] = v;
+    }
+  }
+  if (def->needs_one && given.empty())
+    return InvalidArgumentError("strategy \"{}\" needs its parameters: {}", text.substr(0, 100),
+                                StrategyHelp());
+  if (def->positional && !def->params.empty() && !out.params.contains(def->params[0].key))
+    return InvalidArgumentError("strategy \"{}\": {} is required ({}:{})", text.substr(0, 100),
+                                def->params[0].key, name, def->params[0].key == "n" ? "4" : "2");
+  out.canonical = name;
+  int i = 0;
+  for (const Param& p : def->params)
+    if (out.params.contains(p.key)) {
+      const json& v = out.params[p.key];
+      out.canonical += fmt::format("{}{}={}", i++ == 0 ? ":" : ",", p.key,
+                                   v.is_string() ? v.get<std::string>() : v.dump());
+    }
+  return out;
+}
+
+EpisodeRunner MakeStrategyRunner(const StrategySpec& s) {
+  const json& p = s.params;
+  if (s.name == "best-of-n") {
+    const int n = p["n"].get<int>();
+    const std::string scorer = p["scorer"].get<std::string>();
+    return [n, scorer](envs::Env& env, const PolicyFactory& f, const EpisodeSpec& spec) {
+      return RunBestOfN(env, f, spec, n, scorer);
+    };
+  }
+  if (s.name == "majority") {
+    const int n = p["n"].get<int>();
+    return [n](envs::Env& env, const PolicyFactory& f, const EpisodeSpec& spec) {
+      return RunMajority(env, f, spec, n);
+    };
+  }
+  if (s.name == "refine") {
+    const int rounds = p["rounds"].get<int>();
+    const std::string mode = p["feedback"].get<std::string>();
+    return [rounds, mode](envs::Env& env, const PolicyFactory& f, const EpisodeSpec& spec) {
+      return RunRefine(env, f, spec, rounds, mode);
+    };
+  }
+  if (s.name == "budget") {
+    BudgetForcedPolicy::Options o;
+    o.cap = p.value("cap", std::int64_t{0});
+    o.waits = p.value("waits", 0);
+    o.min = p.value("min", std::int64_t{0});
+    return [o](envs::Env& env, const PolicyFactory& f, const EpisodeSpec& spec) {
+      return RunBudget(env, f, spec, o);
+    };
+  }
+  return EpisodeRunner(RunPlainEpisode);
+}
+
+Status BudgetForcedPolicy::BeginEpisode(const envs::Task& task,
+                                        const std::vector<envs::ToolSpec>& tools,
+                                        std::uint64_t seed) {
+  stats_ = {};
+  return inner_->BeginEpisode(task, tools, seed);
+}
+
+StatusOr<std::string> BudgetForcedPolicy::Act(const std::vector<envs::Message>& conversation) {
+  constexpr int kMaxWaits = 16;
+  constexpr const char* kClose = "</think>";
+  ++stats_.turns;
+  std::string prefix;
+  std::int64_t thinking = 0;
+  int waits = 0;
+  for (;;) {
+    CompletionRequest req;
+    req.prefix = prefix;
+    req.stop = {kClose};
+    if (options_.cap > 0) req.max_tokens = std::max<std::int64_t>(1, options_.cap - thinking);
+    TG_ASSIGN_OR_RETURN(Completion c, inner_->Continue(conversation, req));
+    prefix += c.text;
+    thinking += c.tokens;
+    if (prefix.find("<think>") == std::string::npos) {
+      // No thinking at all: what came is the answer (or the start of one, cut by the cap).
+      stats_.answer_tokens += c.tokens;
+      if (c.finish_reason != "length") return prefix;
+      CompletionRequest rest;
+      rest.prefix = prefix;
+      TG_ASSIGN_OR_RETURN(Completion r, inner_->Continue(conversation, rest));
+      stats_.answer_tokens += r.tokens;
+      return prefix + r.text;
+    }
+    if (c.finish_reason == "length") {  // the cap: end the thinking here
+      ++stats_.turns_capped;
+      break;
+    }
+    // The model ended its thinking: let it, or make it go on.
+    const bool extend = waits < kMaxWaits && (waits < options_.waits || thinking < options_.min) &&
+                        (options_.cap == 0 || thinking < options_.cap);
+    if (!extend) break;
+    prefix += "\nWait";
+    ++waits;
+    ++stats_.waits;
+  }
+  stats_.thinking_tokens += thinking;
+  if (prefix.empty() || prefix.back() != '\n') prefix += '\n';
+  prefix += kClose;
+  prefix += '\n';
+  CompletionRequest answer;
+  answer.prefix = prefix;
+  TG_ASSIGN_OR_RETURN(Completion a, inner_->Continue(conversation, answer));
+  stats_.answer_tokens += a.tokens;
+  return prefix + a.text;
+}
+
+}  // namespace toolgym::agent
