@@ -7,6 +7,7 @@
 // Boost 1.74's asio/awaitable.hpp uses std::exchange without including <utility> (C++20).
 #include <utility>
 // clang-format on
+#include <algorithm>
 #include <atomic>
 #include <boost/beast/http.hpp>
 #include <chrono>
@@ -93,6 +94,10 @@ struct ChatRequest {
   std::optional<std::string> scenario;
   std::uint64_t task_seed = 0;
   std::optional<envs::ActionFormat> action_format;
+  // vLLM's extension: the last message is a partial assistant message to continue.
+  bool continue_final = false;
+  std::int64_t max_tokens = 0;  // 0: none
+  std::vector<std::string> stop;
 };
 
 std::optional<Reply> Validate(const json& body, ChatRequest* out) {
@@ -228,6 +233,39 @@ std::optional<Reply> Validate(const json& body, ChatRequest* out) {
   if (const json* stop = field("stop");
       stop != nullptr && !stop->is_null() && !stop->is_string() && !stop->is_array())
     return BadRequest("\"stop\" must be a string or an array of strings", "stop");
+  if (const json* stop = field("stop"); stop != nullptr && stop->is_string())
+    out->stop.push_back(stop->get<std::string>());
+  if (const json* stop = field("stop"); stop != nullptr && stop->is_array())
+    for (const json& s : *stop) {
+      if (!s.is_string())
+        return BadRequest("\"stop\" must be a string or an array of strings", "stop");
+      out->stop.push_back(s.get<std::string>());
+    }
+  for (const char* name : {"max_completion_tokens", "max_tokens"})
+    if (const json* v = field(name); v != nullptr && v->is_number_integer()) {
+      if (v->get<std::int64_t>() < 1)
+        return BadRequest(fmt::format("\"{}\" must be at least 1", name), name);
+      out->max_tokens = v->get<std::int64_t>();
+    }
+  for (const char* name : {"continue_final_message", "add_generation_prompt"})
+    if (const json* v = field(name); v != nullptr && !v->is_null() && !v->is_boolean())
+      return BadRequest(fmt::format("\"{}\" must be a boolean, got {}", name, v->type_name()),
+                        name);
+  if (const json* v = field("continue_final_message"); v != nullptr && v->is_boolean())
+    out->continue_final = v->get<bool>();
+  if (out->continue_final) {
+    const json* agp = field("add_generation_prompt");
+    if (agp != nullptr && agp->is_boolean() && agp->get<bool>())
+      return BadRequest(
+          "\"continue_final_message\" and \"add_generation_prompt\" cannot both be true",
+          "add_generation_prompt");
+    const json& last = (*messages).back();
+    if (last.value("role", "") != "assistant" || last.contains("tool_calls"))
+      return BadRequest(
+          "\"continue_final_message\": the last message must be an assistant message with text "
+          "content (the partial message to continue)",
+          "messages");
+  }
   if (const json* md = field("metadata"); md != nullptr && !md->is_null()) {
     if (!md->is_object())
       return BadRequest(fmt::format("\"metadata\" must be an object, got {}", md->type_name()),
@@ -361,6 +399,11 @@ class PolicyServer::Impl {
   void Stop() { http_.Stop(); }
   Reply Handle(const http::request<http::string_body>& req);
   Reply Complete(const json& body);
+  // The tools an env of `scenario` shows for `task` (a text-mode client sends none, but the
+  // policies draw from them): the kind's tools, learnt once per scenario from a reset env, that
+  // the task allows.
+  StatusOr<std::vector<envs::ToolSpec>> TaskTools(const std::string& scenario,
+                                                  const envs::Task& task);
 
   PolicyFactory factory_;
   std::string model_;
@@ -368,6 +411,8 @@ class PolicyServer::Impl {
   PolicyServerOptions options_;
   std::atomic<std::int64_t> requests_{0};
   std::atomic<std::int64_t> completions_{0};
+  std::mutex tools_mu_;
+  std::map<std::string, std::vector<envs::ToolSpec>> tools_;  // by scenario
   // Note: last, so that it is destroyed (and stopped) first: its handlers use everything above.
   toolgym::http::HttpServer http_;
 
@@ -502,33 +547,75 @@ Reply PolicyServer::Impl::Complete(const json& body) {
         fmt::format("the {} policy draws its calls from the tools: send \"tools\"", model_),
         "tools", "missing");
 
-  const std::vector<envs::Message> conv = ToConversation(r, task.action_format);
+  std::vector<envs::Message> conv = ToConversation(r, task.action_format);
+  std::string partial;  // the message to continue
+  if (r.continue_final) {
+    partial = ContentOf(r.messages.back().value("content", json())).value_or("");
+    if (conv.empty() || conv.back().role != "assistant")
+      return BadRequest("\"continue_final_message\": no assistant message to continue", "messages");
+    conv.pop_back();
+  }
   auto policy = factory_(r.seed);
   if (!policy.ok())
     return Error(http::status::internal_server_error, policy.status().ToString(), "", "internal");
-  if (Status s = (*policy)->BeginEpisode(task, r.tools, r.task_seed); !s.ok())
+  std::vector<envs::ToolSpec> tools = r.tools;
+  if (tools.empty() && r.scenario) {
+    auto t = TaskTools(*r.scenario, task);
+    if (!t.ok())
+      return Error(http::status::internal_server_error, t.status().ToString(), "", "internal");
+    tools = std::move(t).value();
+  }
+  if (Status s = (*policy)->BeginEpisode(task, tools, r.task_seed); !s.ok())
     return BadRequest(fmt::format("{}: {}", model_, s.message()), "metadata", "policy_error");
   // The policy's state: replay every earlier assistant turn on the conversation before it.
   int turn = 0;
   for (std::size_t i = 0; i < conv.size(); ++i) {
     if (conv[i].role != "assistant") continue;
     std::vector<envs::Message> prefix(conv.begin(), conv.begin() + static_cast<std::ptrdiff_t>(i));
-    auto replayed = (*policy)->Act(prefix);
+    // A policy that continues messages replays the turn from its recorded thinking, which a
+    // strategy may have cut or extended: its answer then follows from what was thought.
+    StatusOr<std::string> replayed = std::string();
+    const std::size_t close = conv[i].content.find("</think>");
+    if ((*policy)->can_continue() && close != std::string::npos) {
+      auto c = (*policy)->Continue(prefix, {conv[i].content.substr(0, close + 8) + "\n", 0, {}});
+      replayed = c.ok() ? StatusOr<std::string>(c->text) : StatusOr<std::string>(c.status());
+    } else {
+      replayed = (*policy)->Act(prefix);
+    }
     if (!replayed.ok())
       return BadRequest(fmt::format("{} could not replay the conversation's assistant turn {}: {}",
                                     model_, turn, replayed.status().message()),
                         "messages", "policy_error");
     ++turn;
   }
-  auto action = (*policy)->Act(conv);
+  json message;
+  std::string finish_reason = "stop";
+  std::int64_t completion_tokens = 0;
+  // A policy that generates text (the thinker) honours max_tokens and stop, continuing the
+  // partial message when there is one.
+  const bool generate =
+      r.continue_final || ((*policy)->can_continue() && (r.max_tokens > 0 || !r.stop.empty()));
+  if (generate) {
+    // The continuation of the partial message, within max_tokens and before any stop sequence.
+    if (!(*policy)->can_continue())
+      return BadRequest(fmt::format("the {} policy cannot continue a partial message "
+                                    "(continue_final_message); the thinker can",
+                                    model_),
+                        "continue_final_message", "unsupported");
+    auto c = (*policy)->Continue(conv, {partial, r.max_tokens, r.stop});
+    if (!c.ok())
+      return BadRequest(fmt::format("{}: {}", model_, c.status().message()), "messages",
+                        "policy_error");
+    message = {{"role", "assistant"}, {"content", c->text}};
+    finish_reason = c->finish_reason;
+    completion_tokens = c->tokens_reported ? c->tokens : CountWords(c->text);
+  }
+  auto action = generate ? StatusOr<std::string>(std::string()) : (*policy)->Act(conv);
   if (!action.ok())
     return BadRequest(fmt::format("{}: {}", model_, action.status().message()), "messages",
                       "policy_error");
-
-  json message = {{"role", "assistant"}, {"content", *action}};
-  std::string finish_reason = "stop";
-  std::int64_t completion_tokens = 0;
-  if (!r.tools.empty()) {
+  if (!generate) message = {{"role", "assistant"}, {"content", *action}};
+  if (!r.tools.empty() && !generate) {
     int calls_before = 0;
     for (const json& m : r.messages)
       if (m.contains("tool_calls")) calls_before += static_cast<int>(m["tool_calls"].size());
@@ -553,7 +640,8 @@ Reply PolicyServer::Impl::Complete(const json& body) {
       finish_reason = "tool_calls";
     }
   }
-  if (message["content"].is_string()) completion_tokens += CountWords(message["content"]);
+  if (message["content"].is_string() && !generate)
+    completion_tokens += CountWords(message["content"]);
   std::int64_t prompt_tokens = 0;
   for (const json& m : r.messages) {
     prompt_tokens += CountWords(ContentOf(m.value("content", json())).value_or(""));
@@ -616,6 +704,30 @@ Reply PolicyServer::Impl::Complete(const json& body) {
   sse.push_back("data: [DONE]\n\n");
   Reply out;
   out.sse = std::move(sse);
+  return out;
+}
+
+StatusOr<std::vector<envs::ToolSpec>> PolicyServer::Impl::TaskTools(const std::string& scenario,
+                                                                    const envs::Task& task) {
+  std::vector<envs::ToolSpec> all;
+  {
+    std::lock_guard<std::mutex> lock(tools_mu_);
+    if (auto it = tools_.find(scenario); it != tools_.end()) all = it->second;
+  }
+  if (all.empty()) {
+    TG_ASSIGN_OR_RETURN(std::unique_ptr<envs::Env> env,
+                        scenarios::ScenarioRegistry::Default().Make(scenario));
+    TG_RETURN_IF_ERROR(env->Reset(task.seed).status());
+    all = env->Tools();
+    std::lock_guard<std::mutex> lock(tools_mu_);
+    tools_[scenario] = all;
+  }
+  std::vector<envs::ToolSpec> out;
+  for (const envs::ToolSpec& t : all)
+    if (task.tools.empty() ||
+        std::find(task.tools.begin(), task.tools.end(), t.name) != task.tools.end() ||
+        t.name == "submit")
+      out.push_back(t);
   return out;
 }
 

@@ -18,7 +18,15 @@
 // always the same. The random policy needs no task (and then writes Hermes actions); the expert
 // and replay do, and answer 400 without one. With `tools` in the request the policy's action is
 // parsed with the task's action format and returned as `tool_calls`; otherwise as text content.
-// The request's `seed` seeds a sampling policy (random).
+// The request's `seed` seeds a sampling policy (random, noisy-expert, thinker). A text-mode
+// request sends no tools; the policy then gets the tools the task's env shows.
+//
+// Generation (policies that can continue a message, such as the thinker; Policy::Continue):
+// `max_tokens` and `stop` are honoured, and vLLM's "continue_final_message": true (with
+// "add_generation_prompt" not true) continues the last message, which must be the assistant's;
+// finish_reason is "length" when max_tokens cut the answer. Earlier assistant turns are replayed
+// from their recorded <think> block, so an answer follows from what was thought even when a
+// budget-forcing client cut or extended it.
 //
 // Token usage counts whitespace-separated words: prompt_tokens over the messages' text and tool
 // calls, completion_tokens over the answer's content and tool calls.
@@ -50,8 +58,9 @@ struct PolicyServerOptions {
 
 class PolicyServer {
  public:
-  // `spec` is a PolicyFactoryFromSpec spec ("expert", "random", "replay:FILE"); the model id is
-  // its kind ("expert", "random", "replay").
+  // `spec` is a PolicyFactoryFromSpec spec ("expert", "random", "replay:FILE",
+  // "noisy-expert:EPS", "thinker"); the model id is its kind ("expert", "random", "replay",
+  // "noisy-expert", "thinker").
   static StatusOr<std::unique_ptr<PolicyServer>> FromSpec(const std::string& spec,
                                                           PolicyServerOptions options);
   PolicyServer(PolicyFactory factory, std::string model, bool needs_task,

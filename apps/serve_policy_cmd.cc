@@ -1,7 +1,8 @@
 // toolgym serve-policy: a toolgym policy behind the OpenAI chat-completions protocol
 // (agent/policy_server.h) in the foreground.
 //
-//   toolgym serve-policy --policy expert|random|replay:FILE [--host 127.0.0.1] [--port P]
+//   toolgym serve-policy --policy expert|random|replay:FILE|noisy-expert:EPS|thinker
+//                        [--host 127.0.0.1] [--port P]
 //                        [--token T] [--workers W]
 //
 // Prints "Serving policy MODEL at http://HOST:PORT/v1" once bound (port 0 picks a free one);
@@ -53,7 +54,10 @@ void AddServePolicyCommand(CLI::App& app) {
                                  "serve a policy over the OpenAI chat-completions protocol (/v1)");
   static std::string spec;
   static agent::PolicyServerOptions options;
-  cmd->add_option("--policy", spec, "expert, random or replay:FILE")->required();
+  cmd->add_option("--policy", spec,
+                  "expert, random, replay:FILE, or a scripted stand-in: noisy-expert:EPS, thinker "
+                  "(continues partial messages: continue_final_message)")
+      ->required();
   cmd->add_option("--host", options.host,
                   "address to bind (default 127.0.0.1; anything but loopback needs --token)");
   cmd->add_option("--port", options.port, "TCP port (0 picks a free one; default 0)")

@@ -29,6 +29,7 @@
 
 #include "agent/policy_server.h"
 #include "agent/rollout.h"
+#include "agent/strategies.h"
 #include "scenarios/registry.h"
 #include "server/client.h"
 
@@ -306,6 +307,72 @@ TEST_F(ServePolicyTest, RawProtocolStreamingAndBadRequests) {
   EXPECT_NE(past->raw.find("has no step"), std::string::npos) << past->raw;
   // Still serving.
   EXPECT_EQ(raw.Request("GET", "/v1/models")->status, 200);
+}
+
+// Budget forcing through the protocol: the client continues partial messages
+// (continue_final_message) on serve-policy's thinker, and the episodes equal the in-process ones
+// action for action, tokens included.
+TEST(ContinueFinalTest, BudgetForcingOverHttpEqualsInProcess) {
+  auto srv = PolicyServer::FromSpec("thinker", {});
+  ASSERT_TRUE(srv.ok()) << srv.status().ToString();
+  ASSERT_TRUE((*srv)->Start().ok());
+  OpenAIOptions o;
+  o.base_url = (*srv)->base_url();
+  o.model = "thinker";
+  o.mode = ChatMode::kText;
+  o.send_metadata = true;
+  o.continue_final = true;
+  o.max_retries = 0;
+  o.api_key_env = "TOOLGYM_TEST_NO_SUCH_KEY";
+  auto remote = OpenAIPolicyFactory(o);
+  ASSERT_TRUE(remote.ok()) << remote.status().ToString();
+  auto local = PolicyFactoryFromSpec("thinker");
+  ASSERT_TRUE(local.ok());
+  int compared = 0;
+  for (const char* strategy : {"budget:cap=64", "budget:waits=1", "budget:min=150,cap=400"}) {
+    auto parsed = ParseStrategy(strategy);
+    ASSERT_TRUE(parsed.ok());
+    const EpisodeRunner run = MakeStrategyRunner(*parsed);
+    for (const char* id : {"search.hop1", "shell.count_matches", "web.info"}) {
+      SCOPED_TRACE(std::string(strategy) + " " + id);
+      auto env = scenarios::Make(id);
+      ASSERT_TRUE(env.ok());
+      const std::uint64_t seed =
+          scenarios::ScenarioRegistry::Default().Find(id)->test_seeds().begin;
+      // No "seed" is sent, so serve-policy's thinker is made with seed 0: so is the local one.
+      const EpisodeSpec spec{id, seed, 0, 0, 100};
+      auto want = run(**env, *local, spec);
+      ASSERT_TRUE(want.ok()) << want.status().ToString();
+      auto got = run(**env, *remote, spec);
+      ASSERT_TRUE(got.ok()) << got.status().ToString();
+      ASSERT_TRUE(got->trajectory.error.empty()) << got->trajectory.error;
+      ASSERT_EQ(got->trajectory.steps.size(), want->trajectory.steps.size());
+      for (std::size_t i = 0; i < got->trajectory.steps.size(); ++i)
+        EXPECT_EQ(got->trajectory.steps[i].action, want->trajectory.steps[i].action) << i;
+      EXPECT_EQ(got->trajectory.success, want->trajectory.success);
+      EXPECT_EQ(got->strategy, want->strategy);
+      EXPECT_EQ(got->compute.policy_calls, want->compute.policy_calls);
+      EXPECT_EQ(got->compute.completion_tokens, want->compute.completion_tokens);
+      ++compared;
+    }
+  }
+  EXPECT_EQ(compared, 9);
+  // Without --continue-final the client says what it needs.
+  o.continue_final = false;
+  auto plain = OpenAIPolicyFactory(o);
+  auto p = (*plain)(0);
+  ASSERT_TRUE(p.ok());
+  EXPECT_FALSE((*p)->can_continue());
+  // A raw request that asks to continue a message that is not the assistant's is refused.
+  server::Client client({"127.0.0.1", (*srv)->port(), ""});
+  const json bad = {{"model", "thinker"},
+                    {"continue_final_message", true},
+                    {"messages", json::array({{{"role", "user"}, {"content", "hi"}}})}};
+  auto r = client.Request("POST", "/v1/chat/completions", bad.dump());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->status, 400);
+  EXPECT_NE(r->raw.find("the last message must be an assistant message"), std::string::npos)
+      << r->raw;
 }
 
 TEST(OpenAIOptionsTest, BadOptionsAreNamed) {
