@@ -112,4 +112,40 @@ rc=$?
 set -e
 [ "$rc" = 2 ] || fail "compare of a missing run exited $rc"
 grep -q 'is not an evaluation run directory' "$tmp/err.txt" || fail "unclear: $(cat "$tmp/err.txt")"
+# Strategies: best-of-N on the noisy expert and budget forcing on the thinker, then the
+# strategies' success-against-compute panels and table from the runs; a bad spec is refused.
+for s in plain best-of-n:3; do
+  "$tg" eval --policy noisy-expert:0.4 --strategy "$s" --scenarios search.hop1 web.info \
+    --episodes 3 --threads 2 --out "$tmp/noisy-${s%%:*}" --quiet --no-plots > /dev/null
+done
+"$tg" eval --policy thinker --strategy budget:waits=1 --scenarios search.hop1 --episodes 2 \
+  --out "$tmp/thinker-wait" --quiet --no-plots > "$tmp/thinker.txt"
+grep -q '^thinker + budget:waits=1: 2 episodes' "$tmp/thinker.txt" || fail "thinker line: $(cat "$tmp/thinker.txt")"
+"$py" - "$tmp" <<'PY'
+import json, sys
+d = sys.argv[1]
+plain = json.load(open(d + "/noisy-plain/summary.json"))
+bon = json.load(open(d + "/noisy-best-of-n/summary.json"))
+assert bon["manifest"]["strategy"] == "best-of-n:n=3,scorer=verifier", bon["manifest"]["strategy"]
+assert bon["manifest"]["strategy_params"] == {"n": 3, "scorer": "verifier"}
+assert bon["groups"]["overall"]["compute"]["env_forks"] == 3.0
+assert bon["groups"]["overall"]["success_rate"] >= plain["groups"]["overall"]["success_rate"]
+line = json.loads(open(d + "/noisy-best-of-n/trajectories.jsonl").readline())
+assert len(line["strategy"]["candidates"]) == 3 and line["compute"]["env_forks"] == 3, line["strategy"]
+t = json.load(open(d + "/thinker-wait/summary.json"))
+assert t["groups"]["overall"]["compute"]["completion_tokens"] > 0
+PY
+if "$py" -c 'import matplotlib' 2> /dev/null; then
+  "$py" "$src/scripts/plot_eval.py" --quiet --out "$tmp/study" --plots success_vs_compute \
+    --table "$tmp/study/table.md" "$tmp/noisy-plain" "$tmp/noisy-best-of-n" "$tmp/thinker-wait"
+  head -c 8 "$tmp/study/success_vs_compute.png" | od -An -c | grep -q 'P   N   G' || fail "study plot"
+  grep -q '^| noisy-expert:0.4 + best-of-n N=3 | 6 |' "$tmp/study/table.md" || fail "study table: $(cat "$tmp/study/table.md")"
+fi
+if "$tg" eval --policy expert --strategy best-of-n:0 --scenarios search.hop1 --out "$tmp/bad" \
+  2> "$tmp/bad.txt"; then fail "a bad strategy was accepted"; fi
+grep -q -- '--strategy: strategy "best-of-n:0": n must be an integer in \[1, 1024\]' "$tmp/bad.txt" ||
+  fail "bad strategy message: $(cat "$tmp/bad.txt")"
+[ ! -e "$tmp/bad/manifest.json" ] || fail "a refused run wrote a manifest"
+"$tg" --version | grep -Eq '^toolgym [0-9]+\.[0-9]+\.[0-9]+$' || fail "toolgym --version: $("$tg" --version)"
+
 echo "eval_test: all checks passed"
