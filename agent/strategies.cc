@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/hash.h"
+#include "scenarios/verifiers.h"
 
 namespace toolgym::agent {
 
@@ -74,17 +75,7 @@ std::string Lower(std::string s) {
 // The answer as it is compared in a vote: trimmed, lower-cased, runs of space folded to one,
 // a final period dropped.
 std::string NormalizeAnswer(const std::string& a) {
-  std::string out;
-  bool space = false;
-  for (char c : a) {
-    if (std::isspace(static_cast<unsigned char>(c))) {
-      space = !out.empty();
-      continue;
-    }
-    if (space) out += ' ';
-    space = false;
-    out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
+  std::string out = scenarios::NormalizeText(a, {"case", "whitespace", "trim"});
   if (!out.empty() && out.back() == '.') out.pop_back();
   return out;
 }
