@@ -622,6 +622,15 @@ StatusOr<EvalResult> RunEval(const EvalOptions& o) {
     strategy.name = strategy.canonical = o.strategy;
   } else {
     TG_ASSIGN_OR_RETURN(strategy, ParseStrategy(o.strategy));
+    // Budget forcing drives Policy::Continue: refuse a policy that cannot, before any episode.
+    if (strategy.name == "budget" && o.policy) {
+      TG_ASSIGN_OR_RETURN(std::unique_ptr<Policy> probe, o.policy(0));
+      if (!probe->can_continue())
+        return FailedPreconditionError(
+            "strategy {}: policy {} cannot continue a partial message; budget forcing needs one "
+            "that can (thinker, or openai:MODEL with --continue-final and --chat-mode text)",
+            strategy.canonical, o.policy_spec);
+    }
   }
   TG_ASSIGN_OR_RETURN(Plan plan_info, MakePlan(o, registry, strategy));
   const std::vector<EpisodeKey>& plan = plan_info.episodes;

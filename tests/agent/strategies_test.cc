@@ -533,6 +533,14 @@ TEST_F(StrategyEvalTest, ABadStrategyIsAnErrorBeforeAnythingRuns) {
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("n must be an integer in [1, 1024]"), std::string::npos);
   EXPECT_FALSE(fs::exists(dir_ / "bad" / "manifest.json"));
+  // Budget forcing with a policy that cannot continue messages: refused before any episode.
+  auto budget = RunEval(Options("expert", "budget:cap=64", "budget"));
+  ASSERT_FALSE(budget.ok());
+  EXPECT_EQ(budget.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(budget.status().message().find("policy expert cannot continue a partial message"),
+            std::string::npos)
+      << budget.status().message();
+  EXPECT_FALSE(fs::exists(dir_ / "budget" / "manifest.json"));
 }
 
 }  // namespace
