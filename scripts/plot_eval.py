@@ -227,9 +227,11 @@ def strategy_panels(runs, labels, out_dir, quiet):
             hi = [100 * p[2]["success_ci"]["hi"] - p[1] for p in line]
             ax.errorbar([p[0] for p in line], ys, yerr=[lo, hi], marker=MARKERS[(r + 1) % 7],
                         color=color, capsize=3, label=name, markersize=6, elinewidth=0.8)
-            for j, p in enumerate(pts):
-                ax.annotate(p[3], (p[0], p[1]), textcoords="offset points",
-                            xytext=(4, 7 if j % 2 == 0 else -12), fontsize=7, color=color)
+            # Each series labels its points on its own side, so that neighbours do not collide.
+            dx, dy, ha = [(5, -12, "left"), (5, 6, "left"), (-6, 6, "right")][r % 3]
+            for p in pts:
+                ax.annotate(p[3], (p[0], p[1]), textcoords="offset points", xytext=(dx, dy),
+                            ha=ha, fontsize=7, color=color)
         if plain:
             ax.plot([plain[0]], [plain[1]], marker="*", color="black", markersize=13,
                     linestyle="none", label="plain (one episode)", zorder=5)
@@ -241,7 +243,7 @@ def strategy_panels(runs, labels, out_dir, quiet):
         ax.set_xlabel("completion tokens per episode" if use_tokens
                       else "policy calls per episode (all candidates and rounds)")
         ax.set_ylabel("success rate (%), Wilson 95%")
-        ax.set_ylim(-3, 103)
+        ax.set_ylim(-8, 104)
         m = mine[0]["manifest"]
         ax.set_title(f"{policy}: success against compute\n({len(m['scenarios'])} families × "
                      f"{m['episodes']} {m['split']} instances)", fontsize=10)
