@@ -1,9 +1,18 @@
 #include "agent/strategies.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
 #include <map>
 #include <tuple>
 #include <vector>
@@ -11,11 +20,16 @@
 #include "common/hash.h"
 #include "scenarios/verifiers.h"
 
+extern char** environ;
+
 namespace toolgym::agent {
 
 using nlohmann::json;
 
 namespace {
+
+constexpr const char* kExecScorer = "exec:";
+constexpr std::chrono::milliseconds kScorerTimeout{120'000};
 
 // One strategy's parameters: name, whether required, the allowed range or words, the default.
 struct Param {
@@ -38,7 +52,7 @@ const std::vector<StrategyDef>& Defs() {
   static const std::vector<StrategyDef> kDefs = {
       {"plain", "one episode, one policy", {}, false, false},
       {"best-of-n",
-       "N candidates in env forks, the best by the verifier (or scorer=score|reward)",
+       "N candidates in env forks, the best by the verifier (or scorer=score|reward|exec:PROGRAM)",
        {{"n", true, 1, 1024, {}, json()},
         {"scorer", false, 0, 0, {"verifier", "score", "reward"}, "verifier"}},
        true,
@@ -141,6 +155,80 @@ StatusOr<Candidate> PlayCandidate(envs::Env& env, const envs::ResetResult& reset
 
 using ScoreKey = std::tuple<double, double, double>;
 
+// What a program printed and how it ended.
+struct ProgramOutput {
+  std::string out, err;
+  int exit_code = -1;  // -1: killed by a signal
+  bool timed_out = false;
+};
+
+// Runs argv (argv[0] a path) with stdin from /dev/null, collecting stdout and stderr (each up to
+// 1 MiB), killed after `timeout`. Written here because Boost.Process needs Boost.Filesystem
+// linked and the task is a pipe, posix_spawn and poll.
+StatusOr<ProgramOutput> RunProgram(const std::vector<std::string>& args,
+                                   std::chrono::milliseconds timeout) {
+  int out_pipe[2], err_pipe[2];
+  if (::pipe2(out_pipe, O_CLOEXEC) != 0) return ErrnoError("pipe2", errno);
+  if (::pipe2(err_pipe, O_CLOEXEC) != 0) {
+    ::close(out_pipe[0]);
+    ::close(out_pipe[1]);
+    return ErrnoError("pipe2", errno);
+  }
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
+  posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
+  std::vector<char*> argv;
+  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  const int rc = ::posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(out_pipe[1]);
+  ::close(err_pipe[1]);
+  if (rc != 0) {
+    ::close(out_pipe[0]);
+    ::close(err_pipe[0]);
+    return ErrnoError("posix_spawn " + args[0], rc);
+  }
+  ProgramOutput result;
+  constexpr std::size_t kMaxOutput = 1 << 20;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+  std::string* sinks[2] = {&result.out, &result.err};
+  int open_fds = 2;
+  while (open_fds > 0) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      result.timed_out = true;
+      ::kill(pid, SIGKILL);
+      break;
+    }
+    if (::poll(fds, 2, static_cast<int>(left.count())) < 0 && errno != EINTR) break;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
+      char buf[8192];
+      const ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
+      if (n > 0) {
+        if (sinks[i]->size() < kMaxOutput) sinks[i]->append(buf, static_cast<std::size_t>(n));
+      } else if (n == 0 || errno != EINTR) {
+        ::close(fds[i].fd);
+        fds[i].fd = -1;
+        --open_fds;
+      }
+    }
+  }
+  for (const pollfd& f : fds)
+    if (f.fd >= 0) ::close(f.fd);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
+  return result;
+}
+
 ScoreKey Score(const std::string& scorer, const Trajectory& t) {
   const double passed = t.success ? 1 : 0;
   if (scorer == "score") return {t.score, passed, t.total_reward};
@@ -148,24 +236,75 @@ ScoreKey Score(const std::string& scorer, const Trajectory& t) {
   return {passed, t.score, t.total_reward};
 }
 
+// Runs `program FILE` where FILE holds the candidates' transcripts, and reads one score per
+// candidate from its standard output: the exec scorer of best-of-n (docs/evaluation.md).
+StatusOr<std::vector<double>> ExecScores(const std::string& program, const EpisodeSpec& spec,
+                                         const std::vector<Trajectory>& candidates) {
+  json input = {{"scenario", spec.scenario}, {"seed", spec.seed}, {"candidates", json::array()}};
+  for (const Trajectory& t : candidates) {
+    json messages = json::array();
+    for (const envs::Message& m : t.Conversation()) messages.push_back(m);
+    input["candidates"].push_back({{"messages", std::move(messages)}});
+  }
+  const std::string dir = std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp";
+  std::string path = dir + "/toolgym-candidates-XXXXXX";
+  const int fd = ::mkstemp(path.data());
+  if (fd < 0) return ErrnoError("scorer: mkstemp in " + dir, errno);
+  const std::string text = input.dump(-1, ' ', false, json::error_handler_t::replace);
+  const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  ::close(fd);
+  struct Remove {
+    std::string p;
+    ~Remove() { ::unlink(p.c_str()); }
+  } remove{path};
+  if (!written) return InternalError("scorer: writing {} failed", path);
+  TG_ASSIGN_OR_RETURN(ProgramOutput run, RunProgram({program, path}, kScorerTimeout));
+  const std::string who = fmt::format("scorer exec:{}", program);
+  if (run.timed_out)
+    return Status(StatusCode::kDeadlineExceeded,
+                  fmt::format("{} did not finish within {} s", who, kScorerTimeout.count() / 1000));
+  if (run.exit_code != 0)
+    return InvalidArgumentError("{} exited with status {}; stderr: {}", who, run.exit_code,
+                                run.err.substr(0, 500));
+  const json scores = json::parse(run.out, nullptr, false);
+  bool ok = scores.is_array() && scores.size() == candidates.size();
+  for (std::size_t i = 0; ok && i < scores.size(); ++i)
+    ok = scores[i].is_number() && std::isfinite(scores[i].get<double>());
+  if (!ok)
+    return InvalidArgumentError(
+        "{}: expected a JSON array of {} finite numbers (one score per candidate) on standard "
+        "output, found: {}",
+        who, candidates.size(), run.out.substr(0, 200));
+  return scores.get<std::vector<double>>();
+}
+
 StatusOr<EvalEpisode> RunBestOfN(envs::Env& env, const PolicyFactory& factory,
                                  const EpisodeSpec& spec, int n, const std::string& scorer) {
   TG_ASSIGN_OR_RETURN(envs::ResetResult reset, env.Reset(spec.seed));
   EvalEpisode out;
   json candidates = json::array();
-  int best = -1;
-  ScoreKey best_key;
+  std::vector<Trajectory> played;
   for (int k = 0; k < n; ++k) {
     TG_ASSIGN_OR_RETURN(Candidate c, PlayCandidate(env, reset, factory, spec, k));
     out.compute += c.compute;
     candidates.push_back(CandidateJson(c.trajectory, k));
-    const ScoreKey key = Score(scorer, c.trajectory);
-    if (best < 0 || key > best_key) {
-      best = k;
-      best_key = key;
-      out.trajectory = std::move(c.trajectory);
-    }
+    played.push_back(std::move(c.trajectory));
   }
+  std::vector<ScoreKey> keys;
+  if (scorer.rfind(kExecScorer, 0) == 0) {
+    TG_ASSIGN_OR_RETURN(std::vector<double> scores,
+                        ExecScores(scorer.substr(std::string(kExecScorer).size()), spec, played));
+    for (int k = 0; k < n; ++k) {
+      keys.push_back({scores[k], 0, 0});
+      candidates[k]["scorer_score"] = scores[k];
+    }
+  } else {
+    for (const Trajectory& t : played) keys.push_back(Score(scorer, t));
+  }
+  int best = 0;  // the earliest of the best
+  for (int k = 1; k < n; ++k)
+    if (keys[k] > keys[best]) best = k;
+  out.trajectory = std::move(played[best]);
   out.strategy = {{"chosen", best}, {"scorer", scorer}, {"candidates", std::move(candidates)}};
   return out;
 }
@@ -379,11 +518,21 @@ StatusOr<StrategySpec> ParseStrategy(const std::string& text) {
             "strategy \"{}\": {} must be an integer in [{}, {}], not \"{}\"", text.substr(0, 100),
             p.key, p.lo, p.hi, v.substr(0, 50));
       out.params[p.key] = x;
+    } else if (p.key == "scorer" && v.rfind(kExecScorer, 0) == 0) {
+      // A program that scores the candidates' transcripts (a reward model, a judge).
+      const std::string program = v.substr(std::string(kExecScorer).size());
+      if (program.empty() || ::access(program.c_str(), X_OK) != 0)
+        return InvalidArgumentError(
+            "strategy \"{}\": scorer {}: expected the path of an executable program that scores "
+            "candidates (docs/evaluation.md), found {}",
+            text.substr(0, 100), v.substr(0, 200),
+            program.empty() ? "no path" : "no executable file there");
+      out.params[p.key] = v;
     } else {
       if (std::find(p.words.begin(), p.words.end(), v) == p.words.end())
-        return InvalidArgumentError("strategy \"{}\": {} must be one of {}, not \"{}\"",
+        return InvalidArgumentError("strategy \"{}\": {} must be one of {}{}, not \"{}\"",
                                     text.substr(0, 100), p.key, fmt::join(p.words, ", "),
-                                    v.substr(0, 50));
+                                    p.key == "scorer" ? ", exec:PROGRAM" : "", v.substr(0, 50));
       out.params[p.key] = v;
     }
   }

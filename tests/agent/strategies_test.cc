@@ -184,6 +184,77 @@ TEST_F(StrategyRunTest, BestOfNNeverLowersSuccessAndRaisesItForANoisyPolicy) {
   EXPECT_GT(best_wins, plain_wins);
 }
 
+// A scorer program for best-of-n (scorer=exec:PROGRAM), written to a temporary file.
+class ScorerProgram {
+ public:
+  explicit ScorerProgram(const std::string& body) {
+    path_ = fs::temp_directory_path() /
+            ("toolgym_scorer_" + std::to_string(::getpid()) + "_" + std::to_string(counter_++));
+    std::ofstream(path_) << body;
+    fs::permissions(path_, fs::perms::owner_all);
+  }
+  ~ScorerProgram() { fs::remove(path_); }
+  std::string path() const { return path_.string(); }
+
+ private:
+  fs::path path_;
+  static inline int counter_ = 0;
+};
+
+TEST_F(StrategyRunTest, BestOfNWithAScorerProgramPicksItsTopCandidate) {
+  if (!fs::exists("/usr/bin/python3")) GTEST_SKIP() << "needs /usr/bin/python3 for the scorer";
+  // Prefers the shortest transcript; fails if the candidates carry anything but messages (the
+  // verifier's outcome must not leak to a scorer).
+  ScorerProgram shortest(R"(#!/usr/bin/python3
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert set(d) == {"scenario", "seed", "candidates"}, d.keys()
+for c in d["candidates"]:
+    if set(c) != {"messages"}:
+        sys.exit(3)
+print(json.dumps([-sum(m["role"] == "assistant" for m in c["messages"]) for c in d["candidates"]]))
+)");
+  int checked = 0;
+  for (const std::string& id : {"search.hop2", "web.shop_easy", "shell.count_matches"})
+    for (int i = 0; i < 2; ++i) {
+      auto r = Run("best-of-n:4,scorer=exec:" + shortest.path(), "noisy-expert:0.4", id,
+                   TestSeed(id, i), 50 + i);
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+      const json& cands = r->strategy["candidates"];
+      ASSERT_EQ(cands.size(), 4u);
+      int best = 0;
+      for (int k = 0; k < 4; ++k) {
+        EXPECT_EQ(cands[k]["scorer_score"].get<double>(), -cands[k]["turns"].get<double>());
+        if (cands[k]["turns"] < cands[best]["turns"]) best = k;
+      }
+      EXPECT_EQ(r->strategy["chosen"], best) << id << " " << i;
+      EXPECT_EQ(r->trajectory.steps.size(), cands[best]["turns"].get<size_t>());
+      ++checked;
+    }
+  EXPECT_EQ(checked, 6);
+}
+
+TEST_F(StrategyRunTest, ScorerProgramFailuresAreNamedErrors) {
+  ScorerProgram fails("#!/bin/sh\necho 'no model loaded' >&2\nexit 3\n");
+  auto r = Run("best-of-n:2,scorer=exec:" + fails.path(), "expert", "search.hop1",
+               TestSeed("search.hop1", 0), 1);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("exited with status 3"), std::string::npos)
+      << r.status().message();
+  EXPECT_NE(r.status().message().find("no model loaded"), std::string::npos);
+  ScorerProgram short_list("#!/bin/sh\necho '[1]'\n");
+  auto s = Run("best-of-n:3,scorer=exec:" + short_list.path(), "expert", "search.hop1",
+               TestSeed("search.hop1", 0), 1);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("expected a JSON array of 3 finite numbers"),
+            std::string::npos)
+      << s.status().message();
+  auto missing = ParseStrategy("best-of-n:2,scorer=exec:/no/such/scorer");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("no executable file there"), std::string::npos)
+      << missing.status().message();
+}
+
 TEST_F(StrategyRunTest, MajorityVotePicksTheMostSubmittedAnswer) {
   int checked = 0;
   for (const std::string& id : {"search.hop1", "shell.count_matches", "web.info"})
