@@ -9,7 +9,10 @@
 //                                verifier  passed, then score, then return (default)
 //                                score     the verifier's score, then passed, then return
 //                                reward    the episode's return (shaped reward)
-//                              All three read the scenario's verifier or reward, as
+//                                exec:P    program P (a reward model, a judge) given a file of
+//                                          the candidates' transcripts only, printing a JSON
+//                                          array of one score per candidate
+//                              The first three read the scenario's verifier or reward, as
 //                              best-of-N-with-a-verifier does: an upper bound for a model that
 //                              must judge its own candidates. Ties go to the earliest candidate.
 //   majority:N                 self-consistency: N candidates in forks, and the answer most of
