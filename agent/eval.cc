@@ -236,6 +236,7 @@ Status CheckManifest(const json& found, const json& want, const std::string& pat
 struct ResumedEpisode {
   m::EpisodeRecord record;
   EpisodeCompute compute;
+  json strategy;  // the line's "strategy" object; null for plain episodes
 };
 
 // Reads a run's finished episodes, one line at a time. The last line may be cut off by a kill:
@@ -276,7 +277,8 @@ StatusOr<std::vector<ResumedEpisode>> ReadFinishedEpisodes(const fs::path& path,
         return InvalidArgumentError("{}:{}: {}", path.string(), line_no, parsed.status().message());
       c = *parsed;
     }
-    out.push_back({m::RecordFromTrajectory(*t, t->sample, std::nullopt, TokensOf(c)), c});
+    out.push_back({m::RecordFromTrajectory(*t, t->sample, std::nullopt, TokensOf(c)), c,
+                   j.value("strategy", json())});
     missing_newline = in.eof();
   }
   in.close();
@@ -745,7 +747,7 @@ StatusOr<EvalResult> RunEval(const EvalOptions& o) {
     const std::string text = line.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
     ResumedEpisode rec{
         m::RecordFromTrajectory(ep->trajectory, sample, std::nullopt, TokensOf(ep->compute)),
-        ep->compute};
+        ep->compute, ep->strategy};
     std::lock_guard<std::mutex> lock(mu);
     if (!write_error.ok()) return false;
     traj_out << text;
@@ -791,11 +793,13 @@ StatusOr<EvalResult> RunEval(const EvalOptions& o) {
     for (const auto& [key, e] : done)
       if (std::get<2>(key) == 0)
         expert_calls[{std::get<0>(key), std::get<1>(key)}] = e.record.tool_calls;
+  std::vector<json> details;
   for (auto& [key, e] : done) {
     auto it = expert_calls.find({std::get<0>(key), std::get<1>(key)});
     if (it != expert_calls.end()) e.record.expert_tool_calls = it->second;
     records.push_back(e.record);
     compute.push_back(e.compute);
+    details.push_back(e.strategy);
   }
   result.records = records;
   result.wall_s =
@@ -803,6 +807,7 @@ StatusOr<EvalResult> RunEval(const EvalOptions& o) {
   if (!result.complete) return result;
 
   result.summary = SummarizeRun(manifest, std::move(records), std::move(compute));
+  result.summary["strategy"] = SummarizeStrategy(strategy.name, details);
   result.summary["run"] = {{"finished_at", UtcNow()},
                            {"wall_s", result.wall_s},
                            {"episodes_run", result.episodes_run},
@@ -877,6 +882,8 @@ std::string MarkdownReport(const json& summary, const std::vector<std::string>& 
         Num(c["policy_calls"]), Num(c["env_steps"]), Num(c["env_forks"]),
         Num(c["tokens"], "{:.0f}"));
   }
+  if (summary.contains("strategy") && !summary["strategy"].is_null())
+    out += StrategyMarkdown(summary["strategy"]);
   if (!plots.empty()) {
     out += "## Plots\n\n";
     for (const std::string& p : plots) {

@@ -442,6 +442,123 @@ std::uint64_t CandidateSeed(std::uint64_t policy_seed, int k) {
   return SplitMix64(policy_seed ^ SplitMix64(0xC0FFEEull + static_cast<std::uint64_t>(k)));
 }
 
+json SummarizeStrategy(const std::string& name, const std::vector<json>& details) {
+  std::vector<const json*> d;
+  for (const json& j : details)
+    if (j.is_object()) d.push_back(&j);
+  if (d.empty() ||
+      (name != "best-of-n" && name != "majority" && name != "refine" && name != "budget"))
+    return nullptr;
+  const double n = static_cast<double>(d.size());
+  json out = {{"name", name}, {"episodes", d.size()}};
+  if (name == "best-of-n" || name == "majority") {
+    std::size_t width = 0;
+    double passed = 0, any = 0, chosen_passed = 0;
+    std::vector<std::int64_t> chosen;
+    for (const json* j : d) {
+      const json& c = (*j)["candidates"];
+      width = std::max(width, c.size());
+      int p = 0;
+      for (const json& k : c) p += k.value("success", false);
+      passed += p;
+      any += p > 0;
+      const std::size_t pick = (*j)["chosen"].get<std::size_t>();
+      if (chosen.size() <= pick) chosen.resize(pick + 1, 0);
+      ++chosen[pick];
+      chosen_passed += pick < c.size() && c[pick].value("success", false);
+    }
+    out["candidates"] = width;
+    out["mean_candidates_passed"] = passed / n;
+    out["any_passed_rate"] = any / n;  // the oracle pass@N of the candidates
+    out["chosen_passed_rate"] = chosen_passed / n;
+    out["chosen_histogram"] = chosen;
+    if (name == "majority") {
+      double votes = 0, strict = 0, answers = 0;
+      for (const json* j : d) {
+        const int v = (*j)["votes"].get<int>();
+        votes += v;
+        strict += 2 * v > static_cast<int>((*j)["candidates"].size());
+        answers += (*j)["ballot"] == "answer";
+      }
+      out["mean_winning_votes"] = votes / n;
+      out["strict_majority_rate"] = strict / n;
+      out["answer_ballot_rate"] = answers / n;
+    }
+  } else if (name == "refine") {
+    std::vector<std::int64_t> attempts, solved_at;
+    for (const json* j : d) {
+      const json& a = (*j)["attempts"];
+      if (attempts.size() < a.size()) attempts.resize(a.size(), 0);
+      ++attempts[a.size() - 1];
+      for (std::size_t r = 0; r < a.size(); ++r)
+        if (a[r].value("success", false)) {
+          if (solved_at.size() <= r) solved_at.resize(r + 1, 0);
+          ++solved_at[r];
+        }
+    }
+    json by_attempt = json::array();
+    std::int64_t cum = 0;
+    for (std::size_t r = 0; r < attempts.size(); ++r) {
+      cum += r < solved_at.size() ? solved_at[r] : 0;
+      by_attempt.push_back(static_cast<double>(cum) / n);
+    }
+    out["attempts_histogram"] = attempts;   // [episodes that used 1 attempt, 2, ...]
+    out["solved_by_attempt"] = by_attempt;  // share solved within the first r+1 attempts
+  } else {
+    double thinking = 0, answer = 0, turns = 0, capped = 0, waits = 0;
+    for (const json* j : d) {
+      thinking += (*j)["thinking_tokens"].get<double>();
+      answer += (*j)["answer_tokens"].get<double>();
+      turns += (*j)["turns"].get<double>();
+      capped += (*j)["turns_capped"].get<double>();
+      waits += (*j)["waits"].get<double>();
+    }
+    const double t = std::max(1.0, turns);
+    out["thinking_tokens_per_turn"] = thinking / t;
+    out["answer_tokens_per_turn"] = answer / t;
+    out["capped_turn_rate"] = capped / t;
+    out["waits_per_turn"] = waits / t;
+  }
+  return out;
+}
+
+std::string StrategyMarkdown(const json& s) {
+  if (!s.is_object()) return "";
+  const std::string name = s.value("name", "");
+  auto pct = [](const json& x) { return fmt::format("{:.1f}%", 100 * x.get<double>()); };
+  std::string out =
+      fmt::format("## Strategy: {}\n\nOver {} episodes: ", name, s["episodes"].get<std::int64_t>());
+  if (name == "best-of-n" || name == "majority") {
+    out += fmt::format(
+        "{} candidates each; {:.2f} of them passed per episode on average; at least one passed in "
+        "{} of the episodes (the oracle pass@{}), the chosen one in {}. Chosen candidate "
+        "(0 = the plain episode's seed), episodes: {}.",
+        s["candidates"].get<std::int64_t>(), s["mean_candidates_passed"].get<double>(),
+        pct(s["any_passed_rate"]), s["candidates"].get<std::int64_t>(),
+        pct(s["chosen_passed_rate"]), s["chosen_histogram"].dump());
+    if (name == "majority")
+      out += fmt::format(
+          " The winning answer had {:.2f} votes on average, a strict majority in {}; candidates "
+          "voted with answers (not call sequences) in {}.",
+          s["mean_winning_votes"].get<double>(), pct(s["strict_majority_rate"]),
+          pct(s["answer_ballot_rate"]));
+  } else if (name == "refine") {
+    std::vector<std::string> by;
+    for (const json& x : s["solved_by_attempt"]) by.push_back(pct(x));
+    out += fmt::format(
+        "episodes by attempts used (1, 2, ...): {}; solved within the first 1, 2, ... attempts: "
+        "{}.",
+        s["attempts_histogram"].dump(), fmt::join(by, ", "));
+  } else if (name == "budget") {
+    out += fmt::format(
+        "{:.1f} thinking and {:.1f} answer tokens per turn; {} of turns capped; {:.2f} Waits per "
+        "turn.",
+        s["thinking_tokens_per_turn"].get<double>(), s["answer_tokens_per_turn"].get<double>(),
+        pct(s["capped_turn_rate"]), s["waits_per_turn"].get<double>());
+  }
+  return out + "\n\n";
+}
+
 std::string StrategyHelp() {
   std::string out;
   for (const StrategyDef& d : Defs()) {

@@ -44,6 +44,7 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "agent/eval.h"
 #include "common/status.h"
@@ -69,6 +70,17 @@ std::uint64_t CandidateSeed(std::uint64_t policy_seed, int k);
 
 // The strategies' names and one line on each, for --help and errors.
 std::string StrategyHelp();
+
+// What a strategy did over a run, from its episodes' "strategy" objects (null ones skipped):
+// best-of-n and majority: candidates, how many passed per episode, how often any did (the oracle
+// pass@N), which candidate was chosen; majority also the winning votes and how often they were a
+// strict majority; refine: attempts used and the share solved by attempt r; budget: thinking
+// and answer tokens per turn, the share of turns capped, Waits per turn. Null for plain and for
+// runners it does not know.
+nlohmann::json SummarizeStrategy(const std::string& name,
+                                 const std::vector<nlohmann::json>& details);
+// summary.json's "strategy" as a Markdown section ("" for null).
+std::string StrategyMarkdown(const nlohmann::json& summary);
 
 // Budget forcing as a policy wrapper (what the budget strategy plays with): Act runs the
 // wrapped policy's Continue as described above. usage() is the wrapped policy's (every Continue

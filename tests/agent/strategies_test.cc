@@ -82,6 +82,75 @@ TEST(ParseStrategyTest, BadSpecsNameWhatWasExpected) {
   }
 }
 
+// ---- what a run's strategy did, summarized (hand-computed) ----
+
+TEST(SummarizeStrategyTest, BestOfNAndMajority) {
+  auto cand = [](bool s) { return json{{"success", s}}; };
+  const std::vector<json> bon = {
+      {{"chosen", 0}, {"candidates", {cand(true), cand(false), cand(false)}}},
+      {{"chosen", 2}, {"candidates", {cand(false), cand(false), cand(true)}}},
+      {{"chosen", 0}, {"candidates", {cand(false), cand(false), cand(false)}}},
+      json()};  // a plain line (an errored episode) is skipped
+  const json s = SummarizeStrategy("best-of-n", bon);
+  EXPECT_EQ(s["episodes"], 3);
+  EXPECT_EQ(s["candidates"], 3);
+  EXPECT_DOUBLE_EQ(s["mean_candidates_passed"].get<double>(), 2.0 / 3);
+  EXPECT_DOUBLE_EQ(s["any_passed_rate"].get<double>(), 2.0 / 3);
+  EXPECT_DOUBLE_EQ(s["chosen_passed_rate"].get<double>(), 2.0 / 3);
+  EXPECT_EQ(s["chosen_histogram"], json({2, 0, 1}));
+  const std::vector<json> maj = {
+      {{"chosen", 1},
+       {"votes", 3},
+       {"ballot", "answer"},
+       {"candidates", {cand(false), cand(true), cand(true), cand(true), cand(false)}}},
+      {{"chosen", 0},
+       {"votes", 2},
+       {"ballot", "tool_calls"},
+       {"candidates", {cand(false), cand(false), cand(true), cand(true), cand(false)}}}};
+  const json m = SummarizeStrategy("majority", maj);
+  EXPECT_DOUBLE_EQ(m["mean_winning_votes"].get<double>(), 2.5);
+  EXPECT_DOUBLE_EQ(m["strict_majority_rate"].get<double>(), 0.5);
+  EXPECT_DOUBLE_EQ(m["answer_ballot_rate"].get<double>(), 0.5);
+  EXPECT_DOUBLE_EQ(m["any_passed_rate"].get<double>(), 1.0);
+  EXPECT_DOUBLE_EQ(m["chosen_passed_rate"].get<double>(), 0.5);
+  EXPECT_DOUBLE_EQ(m["mean_candidates_passed"].get<double>(), 2.5);
+  EXPECT_TRUE(SummarizeStrategy("plain", bon).is_null());
+  EXPECT_TRUE(SummarizeStrategy("best-of-n", {json(), json()}).is_null());
+  const std::string md = StrategyMarkdown(s);
+  EXPECT_NE(md.find("## Strategy: best-of-n"), std::string::npos) << md;
+  EXPECT_NE(md.find("the oracle pass@3"), std::string::npos) << md;
+}
+
+TEST(SummarizeStrategyTest, RefineAndBudget) {
+  auto att = [](bool s) { return json{{"success", s}}; };
+  const std::vector<json> refine = {{{"attempts", {att(true)}}},
+                                    {{"attempts", {att(false), att(true)}}},
+                                    {{"attempts", {att(false), att(false), att(false)}}}};
+  const json r = SummarizeStrategy("refine", refine);
+  EXPECT_EQ(r["attempts_histogram"], json({1, 1, 1}));
+  ASSERT_EQ(r["solved_by_attempt"].size(), 3u);
+  EXPECT_DOUBLE_EQ(r["solved_by_attempt"][0].get<double>(), 1.0 / 3);
+  EXPECT_DOUBLE_EQ(r["solved_by_attempt"][1].get<double>(), 2.0 / 3);
+  EXPECT_DOUBLE_EQ(r["solved_by_attempt"][2].get<double>(), 2.0 / 3);
+  const std::vector<json> budget = {{{"thinking_tokens", 100},
+                                     {"answer_tokens", 20},
+                                     {"turns", 4},
+                                     {"turns_capped", 1},
+                                     {"waits", 2}},
+                                    {{"thinking_tokens", 60},
+                                     {"answer_tokens", 10},
+                                     {"turns", 2},
+                                     {"turns_capped", 0},
+                                     {"waits", 0}}};
+  const json b = SummarizeStrategy("budget", budget);
+  EXPECT_DOUBLE_EQ(b["thinking_tokens_per_turn"].get<double>(), 160.0 / 6);
+  EXPECT_DOUBLE_EQ(b["answer_tokens_per_turn"].get<double>(), 30.0 / 6);
+  EXPECT_DOUBLE_EQ(b["capped_turn_rate"].get<double>(), 1.0 / 6);
+  EXPECT_DOUBLE_EQ(b["waits_per_turn"].get<double>(), 2.0 / 6);
+  EXPECT_NE(StrategyMarkdown(r).find("33.3%, 66.7%, 66.7%"), std::string::npos)
+      << StrategyMarkdown(r);
+}
+
 TEST(CandidateSeedTest, FirstCandidateIsThePlainEpisode) {
   EXPECT_EQ(CandidateSeed(12345, 0), 12345u);
   std::set<std::uint64_t> seeds;
@@ -565,6 +634,17 @@ TEST_F(StrategyEvalTest, ManifestLinesAndComputeOfAStrategyRun) {
   EXPECT_EQ(lines, 6);
   const json& c = r->summary["groups"]["overall"]["compute"];
   EXPECT_DOUBLE_EQ(c["env_forks"].get<double>(), 3.0);
+  // The strategy's own summary agrees with the overall success (verifier scorer: the chosen
+  // candidate passed exactly when any did) and shows in the report.
+  const json& st = r->summary["strategy"];
+  ASSERT_TRUE(st.is_object());
+  EXPECT_EQ(st["name"], "best-of-n");
+  EXPECT_EQ(st["episodes"], 6);
+  EXPECT_DOUBLE_EQ(st["any_passed_rate"].get<double>(),
+                   r->summary["groups"]["overall"]["success_rate"].get<double>());
+  std::ifstream report(dir_ / "bon" / "report.md");
+  const std::string md((std::istreambuf_iterator<char>(report)), std::istreambuf_iterator<char>());
+  EXPECT_NE(md.find("## Strategy: best-of-n"), std::string::npos);
   // A plain run of the same policy: a third of the compute, no more success.
   auto p = RunEval(Options("noisy-expert:0.3", "plain", "plain"));
   ASSERT_TRUE(p.ok());
