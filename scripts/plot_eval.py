@@ -258,9 +258,25 @@ def write_table(runs, labels, path):
     def num(v, fmt="{:.1f}"):
         return "–" if v is None else fmt.format(v)
 
+    def detail(st):
+        """What the strategy did (summary.json's "strategy"), in a few words."""
+        if not st:
+            return ""
+        if st["name"] in ("best-of-n", "majority"):
+            return (f"a candidate passed in {100 * st['any_passed_rate']:.1f}%, "
+                    f"the chosen one in {100 * st['chosen_passed_rate']:.1f}%")
+        if st["name"] == "refine":
+            return "solved by attempt 1, 2, …: " + ", ".join(
+                f"{100 * x:.0f}%" for x in st["solved_by_attempt"])
+        if st["name"] == "budget":
+            return (f"{st['thinking_tokens_per_turn']:.0f} thinking tokens a turn, "
+                    f"{100 * st['capped_turn_rate']:.0f}% of turns capped, "
+                    f"{st['waits_per_turn']:.1f} Waits a turn")
+        return ""
+
     rows = ["| run | episodes | success | 95% CI | policy calls | env steps | env forks | "
-            "completion tokens | tool efficiency |",
-            "|---|---:|---:|---|---:|---:|---:|---:|---:|"]
+            "completion tokens | tool efficiency | what the strategy did |",
+            "|---|---:|---:|---|---:|---:|---:|---:|---:|---|"]
     for s, label in zip(runs, labels):
         g = s["groups"]["overall"]
         c = g["compute"]
@@ -268,7 +284,7 @@ def write_table(runs, labels, path):
                     f"{100 * g['success_ci']['lo']:.1f}–{100 * g['success_ci']['hi']:.1f}% | "
                     f"{num(c['policy_calls'])} | {num(c['env_steps'])} | {num(c['env_forks'])} | "
                     f"{num(c.get('completion_tokens'), '{:.0f}')} | "
-                    f"{num(g.get('tool_efficiency'), '{:.3f}')} |")
+                    f"{num(g.get('tool_efficiency'), '{:.3f}')} | {detail(s.get('strategy'))} |")
     with open(path, "w") as f:
         f.write("\n".join(rows) + "\n")
 
