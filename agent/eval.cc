@@ -995,8 +995,8 @@ std::string CompareMarkdown(const json& c) {
       "proportions; *significant* when that interval excludes 0 (docs/evaluation.md).\n\n";
   out +=
       "| group | success A | success B | B − A | 95% CI of B − A | significant | Wilson CIs "
-      "overlap | reward A / B | tool calls A / B | tool efficiency A / B |\n"
-      "|---|--:|--:|--:|--:|:-:|:-:|--:|--:|--:|\n";
+      "overlap | reward A / B | tool calls A / B | tool efficiency A / B | policy calls A / B |\n"
+      "|---|--:|--:|--:|--:|:-:|:-:|--:|--:|--:|--:|\n";
   auto side = [](const json& s) {
     if (s.is_null()) return std::string("–");
     return fmt::format("{} ({}–{}, n={})", Pct(s["success_rate"].get<double>()),
@@ -1011,7 +1011,7 @@ std::string CompareMarkdown(const json& c) {
     const std::string key = r["group"];
     const bool has_diff = !r["difference"].is_null();
     out += fmt::format(
-        "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+        "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
         key == "overall" ? "**overall**" : key, side(r["a"]), side(r["b"]),
         has_diff ? fmt::format("{:+.1f} pp", 100.0 * r["difference"].get<double>()) : "–",
         has_diff
@@ -1021,7 +1021,8 @@ std::string CompareMarkdown(const json& c) {
         has_diff ? (r["significant"].get<bool>() ? "**yes**" : "no") : "–",
         has_diff ? (r["intervals_overlap"].get<bool>() ? "yes" : "no") : "–",
         pair(r["a"], r["b"], "reward", "{:+.3f}"), pair(r["a"], r["b"], "tool_calls", "{:.2f}"),
-        pair(r["a"], r["b"], "tool_efficiency", "{:.3f}"));
+        pair(r["a"], r["b"], "tool_efficiency", "{:.3f}"),
+        pair(r["a"], r["b"], "policy_calls", "{:.2f}"));
   }
   return out;
 }

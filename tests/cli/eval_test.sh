@@ -142,6 +142,9 @@ if "$py" -c 'import matplotlib' 2> /dev/null; then
   grep -q '^| noisy-expert:0.4 + best-of-n N=3 | 6 |.*| a candidate passed in [0-9.]*%, the chosen one in [0-9.]*% |$' \
     "$tmp/study/table.md" || fail "study table: $(cat "$tmp/study/table.md")"
 fi
+"$tg" compare "$tmp/noisy-plain" "$tmp/noisy-best-of-n" > "$tmp/cmp-strategy.md"
+grep -q '| policy calls A / B |$' "$tmp/cmp-strategy.md" || fail "compare lacks policy calls: $(head -12 "$tmp/cmp-strategy.md")"
+grep -q 'with best-of-n:n=3,scorer=verifier' "$tmp/cmp-strategy.md" || fail "compare does not name B's strategy"
 if "$tg" eval --policy expert --strategy best-of-n:0 --scenarios search.hop1 --out "$tmp/bad" \
   2> "$tmp/bad.txt"; then fail "a bad strategy was accepted"; fi
 grep -q -- '--strategy: strategy "best-of-n:0": n must be an integer in \[1, 1024\]' "$tmp/bad.txt" ||
