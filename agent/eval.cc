@@ -303,26 +303,36 @@ std::string Num(const json& j, const char* fmt_spec = "{:.2f}") {
 }
 
 // Group keys in report order: overall, suites, difficulties (numerically), scenarios.
-std::vector<std::string> OrderedKeys(const json& groups) {
-  std::vector<std::string> overall, suites, scenarios_, diffs;
+// The group keys by kind, each in report order (difficulties by number).
+struct GroupKeys {
+  std::vector<std::string> overall, suites, diffs, scenarios;
+};
+
+GroupKeys SplitKeys(const json& groups) {
+  GroupKeys g;
   for (auto it = groups.begin(); it != groups.end(); ++it) {
     const std::string& k = it.key();
     if (k == "overall")
-      overall.push_back(k);
+      g.overall.push_back(k);
     else if (k.rfind("suite/", 0) == 0)
-      suites.push_back(k);
+      g.suites.push_back(k);
     else if (k.rfind("difficulty/", 0) == 0)
-      diffs.push_back(k);
+      g.diffs.push_back(k);
     else
-      scenarios_.push_back(k);
+      g.scenarios.push_back(k);
   }
-  std::sort(diffs.begin(), diffs.end(), [](const std::string& a, const std::string& b) {
+  std::sort(g.diffs.begin(), g.diffs.end(), [](const std::string& a, const std::string& b) {
     return std::stoi(a.substr(11)) < std::stoi(b.substr(11));
   });
-  std::vector<std::string> out = overall;
-  out.insert(out.end(), suites.begin(), suites.end());
-  out.insert(out.end(), diffs.begin(), diffs.end());
-  out.insert(out.end(), scenarios_.begin(), scenarios_.end());
+  return g;
+}
+
+std::vector<std::string> OrderedKeys(const json& groups) {
+  GroupKeys g = SplitKeys(groups);
+  std::vector<std::string> out = g.overall;
+  out.insert(out.end(), g.suites.begin(), g.suites.end());
+  out.insert(out.end(), g.diffs.begin(), g.diffs.end());
+  out.insert(out.end(), g.scenarios.begin(), g.scenarios.end());
   return out;
 }
 
@@ -847,23 +857,12 @@ std::string MarkdownReport(const json& summary, const std::vector<std::string>& 
       "interval is Wilson's 95% score interval over episodes. Tool efficiency is the expert's "
       "tool calls over the agent's on solved episodes (1.0: as few as the expert). "
       "docs/metrics.md defines every column.\n\n";
-  const std::vector<std::string> keys = OrderedKeys(groups);
-  std::vector<std::string> overall, suites, diffs, scen;
-  for (const std::string& k : keys) {
-    if (k == "overall")
-      overall.push_back(k);
-    else if (k.rfind("suite/", 0) == 0)
-      suites.push_back(k);
-    else if (k.rfind("difficulty/", 0) == 0)
-      diffs.push_back(k);
-    else
-      scen.push_back(k);
-  }
-  std::vector<std::string> top = overall;
-  top.insert(top.end(), suites.begin(), suites.end());
+  const GroupKeys keys = SplitKeys(groups);
+  std::vector<std::string> top = keys.overall;
+  top.insert(top.end(), keys.suites.begin(), keys.suites.end());
   out += "## Overall and by suite\n\n" + MetricsTable(groups, top, "suite") + "\n";
-  out += "## By difficulty\n\n" + MetricsTable(groups, diffs, "difficulty") + "\n";
-  out += "## By scenario family\n\n" + MetricsTable(groups, scen, "family") + "\n";
+  out += "## By difficulty\n\n" + MetricsTable(groups, keys.diffs, "difficulty") + "\n";
+  out += "## By scenario family\n\n" + MetricsTable(groups, keys.scenarios, "family") + "\n";
   if (groups.contains("overall") && MaxK(groups["overall"]) > 1) {
     const json& g = groups["overall"];
     out += "## pass@k and pass^k (overall)\n\n| k | pass@k | pass^k |\n|--:|--:|--:|\n";
