@@ -36,6 +36,17 @@ PolicyUsage& PolicyUsage::operator+=(const PolicyUsage& o) {
   return *this;
 }
 
+std::int64_t CountWords(std::string_view text) {
+  std::int64_t n = 0;
+  bool in = false;
+  for (char c : text) {
+    const bool space = c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
+    if (!space && !in) ++n;
+    in = !space;
+  }
+  return n;
+}
+
 StatusOr<Completion> Policy::Continue(const std::vector<envs::Message>&, const CompletionRequest&) {
   return FailedPreconditionError(
       "policy {} cannot continue a partial message (budget forcing needs one that can: the "

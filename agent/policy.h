@@ -14,6 +14,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -157,6 +158,10 @@ class ReplayPolicy : public Policy {
   std::uint64_t seed_ = 0;
   std::size_t next_ = 0;
 };
+
+// Whitespace-separated words: the token count of policies that run no tokenizer (serve-policy's
+// usage, the scripted thinker's tokens).
+std::int64_t CountWords(std::string_view text);
 
 // "expert" or "random" (seeded).
 StatusOr<std::unique_ptr<Policy>> MakePolicy(const std::string& name, std::uint64_t seed = 0);

@@ -57,17 +57,6 @@ Reply BadRequest(const std::string& message, const std::string& param,
   return Error(http::status::bad_request, message, param, code);
 }
 
-std::int64_t CountWords(const std::string& s) {
-  std::int64_t n = 0;
-  bool in = false;
-  for (char c : s) {
-    const bool space = c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
-    if (!space && !in) ++n;
-    in = !space;
-  }
-  return n;
-}
-
 // The text of a content value: a string, null, or [{"type": "text", "text"}]; nullopt if none of
 // these.
 std::optional<std::string> ContentOf(const json& c) {
@@ -641,7 +630,7 @@ Reply PolicyServer::Impl::Complete(const json& body) {
     }
   }
   if (message["content"].is_string() && !generate)
-    completion_tokens += CountWords(message["content"]);
+    completion_tokens += CountWords(message["content"].get<std::string>());
   std::int64_t prompt_tokens = 0;
   for (const json& m : r.messages) {
     prompt_tokens += CountWords(ContentOf(m.value("content", json())).value_or(""));

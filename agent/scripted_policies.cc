@@ -27,17 +27,6 @@ std::string ThoughtWords(int from, int n) {
   return out;
 }
 
-int CountWords(std::string_view s) {
-  int n = 0;
-  bool in = false;
-  for (char c : s) {
-    const bool space = c == ' ' || c == '\n' || c == '\t' || c == '\r';
-    if (!space && !in) ++n;
-    in = !space;
-  }
-  return n;
-}
-
 }  // namespace
 
 Status DetouringExpert::Begin(const envs::Task& task, const std::vector<envs::ToolSpec>& tools,
@@ -175,7 +164,7 @@ StatusOr<Completion> ThinkerPolicy::Continue(const std::vector<envs::Message>& c
   for (std::size_t p = thinking.find("Wait"); p != std::string::npos;
        p = thinking.find("Wait", p + 4))
     ++waits;
-  const int thought = CountWords(thinking) - waits;
+  const int thought = static_cast<int>(CountWords(thinking)) - waits;
   Completion out;
   out.tokens_reported = true;
   out.finish_reason = "stop";

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <fstream>
 #include <map>
 #include <tuple>
 #include <vector>
@@ -153,6 +154,23 @@ StatusOr<Candidate> PlayCandidate(envs::Env& env, const envs::ResetResult& reset
   return c;
 }
 
+// Resets the env to the episode's instance and plays candidates 0..n-1, each in its own fork:
+// their trajectories, with their compute added to out->compute and their outcomes to
+// *candidates (CandidateJson).
+StatusOr<std::vector<Trajectory>> PlayCandidates(envs::Env& env, const PolicyFactory& factory,
+                                                 const EpisodeSpec& spec, int n, EvalEpisode* out,
+                                                 json* candidates) {
+  TG_ASSIGN_OR_RETURN(envs::ResetResult reset, env.Reset(spec.seed));
+  std::vector<Trajectory> played;
+  for (int k = 0; k < n; ++k) {
+    TG_ASSIGN_OR_RETURN(Candidate c, PlayCandidate(env, reset, factory, spec, k));
+    out->compute += c.compute;
+    candidates->push_back(CandidateJson(c.trajectory, k));
+    played.push_back(std::move(c.trajectory));
+  }
+  return played;
+}
+
 using ScoreKey = std::tuple<double, double, double>;
 
 // What a program printed and how it ended.
@@ -250,14 +268,15 @@ StatusOr<std::vector<double>> ExecScores(const std::string& program, const Episo
   std::string path = dir + "/toolgym-candidates-XXXXXX";
   const int fd = ::mkstemp(path.data());
   if (fd < 0) return ErrnoError("scorer: mkstemp in " + dir, errno);
-  const std::string text = input.dump(-1, ' ', false, json::error_handler_t::replace);
-  const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
   ::close(fd);
   struct Remove {
     std::string p;
     ~Remove() { ::unlink(p.c_str()); }
   } remove{path};
-  if (!written) return InternalError("scorer: writing {} failed", path);
+  std::ofstream file(path, std::ios::binary | std::ios::trunc);
+  file << input.dump(-1, ' ', false, json::error_handler_t::replace);
+  file.close();
+  if (!file) return InternalError("scorer: writing {} failed", path);
   TG_ASSIGN_OR_RETURN(ProgramOutput run, RunProgram({program, path}, kScorerTimeout));
   const std::string who = fmt::format("scorer exec:{}", program);
   if (run.timed_out)
@@ -280,16 +299,10 @@ StatusOr<std::vector<double>> ExecScores(const std::string& program, const Episo
 
 StatusOr<EvalEpisode> RunBestOfN(envs::Env& env, const PolicyFactory& factory,
                                  const EpisodeSpec& spec, int n, const std::string& scorer) {
-  TG_ASSIGN_OR_RETURN(envs::ResetResult reset, env.Reset(spec.seed));
   EvalEpisode out;
   json candidates = json::array();
-  std::vector<Trajectory> played;
-  for (int k = 0; k < n; ++k) {
-    TG_ASSIGN_OR_RETURN(Candidate c, PlayCandidate(env, reset, factory, spec, k));
-    out.compute += c.compute;
-    candidates.push_back(CandidateJson(c.trajectory, k));
-    played.push_back(std::move(c.trajectory));
-  }
+  TG_ASSIGN_OR_RETURN(std::vector<Trajectory> played,
+                      PlayCandidates(env, factory, spec, n, &out, &candidates));
   std::vector<ScoreKey> keys;
   if (scorer.rfind(kExecScorer, 0) == 0) {
     TG_ASSIGN_OR_RETURN(std::vector<double> scores,
@@ -311,26 +324,20 @@ StatusOr<EvalEpisode> RunBestOfN(envs::Env& env, const PolicyFactory& factory,
 
 StatusOr<EvalEpisode> RunMajority(envs::Env& env, const PolicyFactory& factory,
                                   const EpisodeSpec& spec, int n) {
-  TG_ASSIGN_OR_RETURN(envs::ResetResult reset, env.Reset(spec.seed));
   EvalEpisode out;
-  std::vector<Candidate> cands;
   json candidates = json::array();
-  for (int k = 0; k < n; ++k) {
-    TG_ASSIGN_OR_RETURN(Candidate c, PlayCandidate(env, reset, factory, spec, k));
-    out.compute += c.compute;
-    candidates.push_back(CandidateJson(c.trajectory, k));
-    cands.push_back(std::move(c));
-  }
+  TG_ASSIGN_OR_RETURN(std::vector<Trajectory> played,
+                      PlayCandidates(env, factory, spec, n, &out, &candidates));
   // The ballots: answers when any candidate gave one, else call sequences.
   bool any_answer = false;
-  for (const Candidate& c : cands) any_answer = any_answer || AnswerOf(c.trajectory).has_value();
+  for (const Trajectory& t : played) any_answer = any_answer || AnswerOf(t).has_value();
   std::vector<std::optional<std::string>> ballot;
-  for (const Candidate& c : cands) {
+  for (const Trajectory& t : played) {
     if (any_answer) {
-      auto a = AnswerOf(c.trajectory);
+      auto a = AnswerOf(t);
       ballot.push_back(a ? std::optional<std::string>(NormalizeAnswer(*a)) : std::nullopt);
     } else {
-      ballot.push_back(CallSequence(c.trajectory));
+      ballot.push_back(CallSequence(t));
     }
   }
   std::map<std::string, int> votes;
@@ -350,7 +357,7 @@ StatusOr<EvalEpisode> RunMajority(envs::Env& env, const PolicyFactory& factory,
       tally.push_back({{any_answer ? "answer" : "calls", ballot[k]->substr(0, 200)},
                        {"votes", votes[*ballot[k]]}});
     }
-  out.trajectory = std::move(cands[chosen].trajectory);
+  out.trajectory = std::move(played[chosen]);
   out.strategy = {{"chosen", chosen},
                   {"votes", top},
                   {"ballot", any_answer ? "answer" : "tool_calls"},
@@ -397,11 +404,13 @@ StatusOr<EvalEpisode> RunRefine(envs::Env& env, const PolicyFactory& factory,
     attempts.push_back(CandidateJson(c.trajectory, r));
     const bool last = c.trajectory.success || r == rounds;
     if (!last) {
-      // The attempt as the policy saw it, then the feedback.
-      for (const TrajectoryStep& s : c.trajectory.steps) {
-        context.push_back({"assistant", s.action, "", ""});
-        context.insert(context.end(), s.observation.messages.begin(), s.observation.messages.end());
-      }
+      // The attempt as the policy saw it (its transcript after the reset's messages), then the
+      // feedback.
+      const std::vector<envs::Message> attempt = c.trajectory.Conversation();
+      context.insert(context.end(),
+                     attempt.begin() + static_cast<std::ptrdiff_t>(
+                                           c.trajectory.first_observation.messages.size()),
+                     attempt.end());
       context.push_back({"user", Feedback(c.trajectory, mode), "", ""});
     }
     out.trajectory = std::move(c.trajectory);
