@@ -198,30 +198,13 @@ std::optional<std::int64_t> TokensOf(const EpisodeCompute& c) {
   return c.completion_tokens;
 }
 
-// The manifest fields a resume must match (everything but the start time).
-const std::vector<std::string>& ManifestKeys() {
-  static const std::vector<std::string> kKeys = {"schema",
-                                                 "policy",
-                                                 "policy_options",
-                                                 "strategy",
-                                                 "strategy_params",
-                                                 "scenarios",
-                                                 "scenario_versions",
-                                                 "split",
-                                                 "episodes",
-                                                 "samples",
-                                                 "seed",
-                                                 "max_steps",
-                                                 "env_options",
-                                                 "toolgym_version"};
-  return kKeys;
-}
-
+// A resume must match every field of the manifest but the start time.
 Status CheckManifest(const json& found, const json& want, const std::string& path) {
-  for (const std::string& key : ManifestKeys()) {
+  for (const auto& [key, value] : want.items()) {
+    if (key == "started_at") continue;
     const json have = found.contains(key) ? found[key] : json();
-    if (have != want[key]) {
-      std::string a = have.dump(), b = want[key].dump();
+    if (have != value) {
+      std::string a = have.dump(), b = value.dump();
       if (a.size() > 200) a = a.substr(0, 200) + "...";
       if (b.size() > 200) b = b.substr(0, 200) + "...";
       return FailedPreconditionError(
@@ -634,14 +617,10 @@ StatusOr<EvalResult> RunEval(const EvalOptions& o) {
     strategy.name = strategy.canonical = o.strategy;
   } else {
     TG_ASSIGN_OR_RETURN(strategy, ParseStrategy(o.strategy));
-    // Budget forcing drives Policy::Continue: refuse a policy that cannot, before any episode.
-    if (strategy.name == "budget" && o.policy) {
+    // A policy the strategy cannot drive is refused before any episode.
+    if (strategy.name == "budget") {
       TG_ASSIGN_OR_RETURN(std::unique_ptr<Policy> probe, o.policy(0));
-      if (!probe->can_continue())
-        return FailedPreconditionError(
-            "strategy {}: policy {} cannot continue a partial message; budget forcing needs one "
-            "that can (thinker, or openai:MODEL with --continue-final and --chat-mode text)",
-            strategy.canonical, o.policy_spec);
+      TG_RETURN_IF_ERROR(CheckPolicyForStrategy(strategy, *probe));
     }
   }
   TG_ASSIGN_OR_RETURN(Plan plan_info, MakePlan(o, registry, strategy));

@@ -130,21 +130,13 @@ StatusOr<ChatMode> ParseChatMode(const std::string& name) {
 }
 
 nlohmann::json ToJson(const OpenAIOptions& o) {
-  nlohmann::json j = {{"base_url", o.base_url},
-                      {"model", o.model},
-                      {"api_key_env", o.api_key_env},
-                      {"mode", ChatModeName(o.mode)},
-                      {"stop", o.stop},
-                      {"timeout_s", o.timeout_s},
-                      {"max_retries", o.max_retries},
-                      {"max_concurrency", o.max_concurrency},
-                      {"send_metadata", o.send_metadata},
-                      {"continue_final", o.continue_final}};
+  nlohmann::json j = {{"base_url", o.base_url},           {"model", o.model},
+                      {"mode", ChatModeName(o.mode)},     {"stop", o.stop},
+                      {"send_metadata", o.send_metadata}, {"continue_final", o.continue_final}};
   j["temperature"] = o.temperature ? nlohmann::json(*o.temperature) : nlohmann::json();
   j["top_p"] = o.top_p ? nlohmann::json(*o.top_p) : nlohmann::json();
   j["max_tokens"] = o.max_tokens ? nlohmann::json(*o.max_tokens) : nlohmann::json();
   j["seed"] = o.seed ? nlohmann::json(*o.seed) : nlohmann::json();
-  if (!o.ca_file.empty()) j["ca_file"] = o.ca_file;
   return j;
 }
 
@@ -195,11 +187,6 @@ void ConcurrencyLimiter::Release() {
     --state_->in_flight;
   }
   state_->cv.notify_one();
-}
-
-int ConcurrencyLimiter::in_flight() const {
-  std::lock_guard<std::mutex> lock(state_->mu);
-  return state_->in_flight;
 }
 
 // --- ChatClient ----------------------------------------------------------------------------------

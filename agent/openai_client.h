@@ -66,8 +66,9 @@ struct OpenAIOptions {
   Status Validate() const;  // InvalidArgument naming the bad option
 };
 
-// The options that shape what the client asks for and where (server, model, sampling, mode,
-// retries, metadata), for a run's manifest; never the key itself, only its variable's name.
+// The options that shape the answers (server, model, sampling, mode, stop sequences, metadata,
+// continuation), for a run's manifest, which a resume must match. Transport settings (timeouts,
+// retries, concurrency, CA file, the key's variable) are left out: a resume may change them.
 nlohmann::json ToJson(const OpenAIOptions& o);
 
 // Bounds the requests in flight at once; shared by the policies of one factory.
@@ -77,8 +78,6 @@ class ConcurrencyLimiter {
   explicit ConcurrencyLimiter(int limit);
   void Acquire();
   void Release();
-  int in_flight() const;
-  int limit() const { return limit_; }
 
  private:
   struct State;
@@ -156,7 +155,6 @@ class OpenAIPolicy : public Policy {
                                 const CompletionRequest& request) override;
   // The request body Act would send for `conversation` (tests, debugging).
   nlohmann::json BuildRequest(const std::vector<envs::Message>& conversation) const;
-  const ChatClient& client() const { return client_; }
 
  private:
   OpenAIOptions options_;

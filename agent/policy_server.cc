@@ -398,7 +398,6 @@ class PolicyServer::Impl {
   std::string model_;
   bool needs_task_;
   PolicyServerOptions options_;
-  std::atomic<std::int64_t> requests_{0};
   std::atomic<std::int64_t> completions_{0};
   std::mutex tools_mu_;
   std::map<std::string, std::vector<envs::ToolSpec>> tools_;  // by scenario
@@ -420,7 +419,6 @@ class PolicyServer::Impl {
 };
 
 toolgym::http::Answer PolicyServer::Impl::ToAnswer(Reply r) {
-  ++requests_;
   toolgym::http::Response res{r.status, 11};
   res.set(http::field::server, "toolgym-serve-policy");
   res.set(http::field::cache_control, "no-store");
@@ -741,6 +739,5 @@ std::string PolicyServer::address() const {
 }
 std::string PolicyServer::base_url() const { return address() + "/v1"; }
 const std::string& PolicyServer::model() const { return impl_->model_; }
-std::int64_t PolicyServer::requests() const { return impl_->requests_; }
 
 }  // namespace toolgym::agent

@@ -78,7 +78,6 @@ class PolicyServer {
   std::string address() const;   // "http://HOST:PORT"
   std::string base_url() const;  // "http://HOST:PORT/v1", what OpenAIOptions::base_url takes
   const std::string& model() const;
-  std::int64_t requests() const;  // HTTP requests answered so far
 
  private:
   class Impl;

@@ -425,11 +425,7 @@ StatusOr<EvalEpisode> RunRefine(envs::Env& env, const PolicyFactory& factory,
 StatusOr<EvalEpisode> RunBudget(envs::Env& env, const PolicyFactory& factory,
                                 const EpisodeSpec& spec, BudgetForcedPolicy::Options options) {
   TG_ASSIGN_OR_RETURN(std::unique_ptr<Policy> inner, factory(spec.policy_seed));
-  if (!inner->can_continue())
-    return FailedPreconditionError(
-        "strategy budget: policy {} cannot continue a partial message; budget forcing needs one "
-        "that can (thinker, or openai:MODEL with --continue-final)",
-        inner->name());
+  TG_RETURN_IF_ERROR(CheckPolicyForStrategy({"budget", json::object(), "budget"}, *inner));
   BudgetForcedPolicy policy(std::move(inner), options);
   TG_ASSIGN_OR_RETURN(Trajectory t, RunEpisode(env, policy, spec.seed, spec.max_steps));
   EvalEpisode out;
@@ -445,6 +441,15 @@ StatusOr<EvalEpisode> RunBudget(envs::Env& env, const PolicyFactory& factory,
 }
 
 }  // namespace
+
+Status CheckPolicyForStrategy(const StrategySpec& strategy, const Policy& policy) {
+  if (strategy.name == "budget" && !policy.can_continue())
+    return FailedPreconditionError(
+        "strategy {}: policy {} cannot continue a partial message; budget forcing needs one "
+        "that can (thinker, or openai:MODEL with --continue-final and --chat-mode text)",
+        strategy.canonical, policy.name());
+  return OkStatus();
+}
 
 std::uint64_t CandidateSeed(std::uint64_t policy_seed, int k) {
   if (k == 0) return policy_seed;

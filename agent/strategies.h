@@ -65,6 +65,10 @@ StatusOr<StrategySpec> ParseStrategy(const std::string& spec);
 // The runner of a parsed strategy.
 EpisodeRunner MakeStrategyRunner(const StrategySpec& strategy);
 
+// FailedPrecondition when `policy` cannot play `strategy` (budget forcing needs
+// Policy::can_continue), naming both; OK otherwise.
+Status CheckPolicyForStrategy(const StrategySpec& strategy, const Policy& policy);
+
 // The policy seed of candidate (or round) k: k = 0 gives `policy_seed` itself.
 std::uint64_t CandidateSeed(std::uint64_t policy_seed, int k);
 

@@ -28,6 +28,12 @@ int ServePolicy(const std::string& spec, const agent::PolicyServerOptions& optio
     std::fprintf(stderr, "serve-policy: %s\n", srv.status().message().c_str());
     return 1;
   }
+  // The handlers go in before Start(): a signal sent as soon as "Serving" is printed (or during
+  // Start) must stop the server, not kill the process half-way (as in `toolgym serve`).
+  boost::asio::io_context io;
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  int signal = 0;
+  signals.async_wait([&](const boost::system::error_code&, int sig) { signal = sig; });
   if (Status s = (*srv)->Start(); !s.ok()) {
     std::fprintf(stderr, "serve-policy: %s\n", s.message().c_str());
     return 1;
@@ -35,10 +41,6 @@ int ServePolicy(const std::string& spec, const agent::PolicyServerOptions& optio
   std::printf("Serving policy %s at %s ; Ctrl-C stops\n", (*srv)->model().c_str(),
               (*srv)->base_url().c_str());
   std::fflush(stdout);
-  boost::asio::io_context io;
-  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
-  int signal = 0;
-  signals.async_wait([&](const boost::system::error_code&, int sig) { signal = sig; });
   io.run();
   signals.clear();  // a second signal ends the process at once
   std::fprintf(stderr, "serve-policy: signal %d, stopping\n", signal);

@@ -156,7 +156,6 @@ class Connection : public std::enable_shared_from_this<Connection> {
                       });
   }
   ChunkSource& chunks() { return chunks_; }
-  unsigned version() const { return version_; }
 
  private:
   void Read() {
@@ -429,7 +428,6 @@ HttpServer::~HttpServer() { Stop(); }
 Status HttpServer::Start() { return impl_->Start(); }
 void HttpServer::Stop() { impl_->Stop(); }
 int HttpServer::port() const { return impl_->port(); }
-const HttpServerOptions& HttpServer::options() const { return impl_->options(); }
 std::int64_t HttpServer::requests() const { return impl_->requests(); }
 
 }  // namespace toolgym::http

@@ -102,7 +102,6 @@ class HttpServer {
   // Must not be called from a handler.
   void Stop();
   int port() const;  // the bound port, after Start()
-  const HttpServerOptions& options() const;
   // Requests read so far, malformed and refused ones included.
   std::int64_t requests() const;
 

@@ -685,9 +685,8 @@ Reply Server::Impl::StepBatch(const json& body) {
     if (!seen.insert(steps[i]["session_id"].get<std::string>()).second)
       return BadRequest("a session may appear once per batch", at + "/session_id");
   }
-  // Each step on its own thread: the steps block in their sandboxes, and the worker pool may be
-  // busy with this very request.
-  // The first step runs on this worker, the others each on a thread of their own.
+  // The first step runs on this worker, the others each on a thread of their own: the steps block
+  // in their sandboxes, and the worker pool may be busy with this very request.
   std::vector<std::future<Reply>> futures;
   futures.reserve(steps.size());
   for (std::size_t i = 1; i < steps.size(); ++i)

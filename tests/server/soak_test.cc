@@ -469,15 +469,20 @@ class Driver {
   }
 
   bool CheckStep(const json& r, const std::string& kind, const std::string& what) {
-    if (!r.is_object() || !r["observation"].is_array() || !r["reward"].is_number() ||
-        !r["terminated"].is_boolean() || !r["truncated"].is_boolean() || !r["info"].is_object()) {
+    auto has = [&](const char* key, json::value_t type) {
+      return r.contains(key) &&
+             (r[key].type() == type || (type == json::value_t::number_float && r[key].is_number()));
+    };
+    if (!r.is_object() || !has("observation", json::value_t::array) ||
+        !has("reward", json::value_t::number_float) || !has("terminated", json::value_t::boolean) ||
+        !has("truncated", json::value_t::boolean) || !has("info", json::value_t::object)) {
       tally_.Error(what + ": malformed step answer: " + r.dump().substr(0, 300));
       return false;
     }
     ++tally_.kind_steps.at(kind);
     // A tool call that ran: sandboxed ones with the verdict "ok".
     const json& calls = r["info"].value("tool_calls", json::array());
-    if (calls.size() == 1 && calls[0].value("verdict", "") != "wall_time_limit" &&
+    if (calls.size() == 1 &&
         (calls[0].value("verdict", "").empty() || calls[0].value("verdict", "") == "ok"))
       ++tally_.kind_calls.at(kind);
     return true;
